@@ -1,10 +1,12 @@
 import type { Catalog } from './catalog/types.js';
-import type { CellValue, ColumnBinding } from './types.js';
+import type { CellValue, ColumnBinding, Issue } from './types.js';
 
 /** One record as a reader delivered it: the clerk's row number and the cells by column index. */
 export interface RawRecord {
   rowNumber: number;
   cells: CellValue[];
+  /** Problems the reader found in this record (e.g. a ragged CSV row): the row is rejected with them, never dropped. */
+  issues?: Issue[];
 }
 
 /** Options a clerk can give to override the readers' guesses (DESIGN.md §3). */
