@@ -84,4 +84,9 @@ export interface Catalog {
   /** ajv validator compiled once. */
   validate: ValidateFunction;
   codeTables: ReadonlyMap<string, CodeTable>;
+  /**
+   * normalizeHeader(spelling) → field name for every title, column code and alias (see
+   * `catalog/aliases.ts`); built once by the loader, which refuses a catalog where one key names two fields.
+   */
+  headerIndex?: ReadonlyMap<string, string>;
 }
