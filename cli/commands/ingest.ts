@@ -1,0 +1,133 @@
+import path from 'node:path';
+import type { Command } from 'commander';
+import { type FileResult, type IngestOptions, ingestFile } from '../../pipelines/ingest.js';
+import type { Context } from '../../src/context.js';
+import { inputError } from '../../src/errors.js';
+import type { BatchSummary } from '../../src/types.js';
+import { listRejections } from '../../src/warehouse/rejections.js';
+import { type GlobalOptions, withContext } from '../context.js';
+import { makeProgress, printJsonLine, reportError, say, warn } from '../output.js';
+
+interface IngestCliOptions extends GlobalOptions {
+  catalog?: string;
+  county?: string;
+  sheet?: string;
+  headerRow?: string;
+  encoding?: string;
+  dryRun?: boolean;
+}
+
+export function registerIngest(program: Command): void {
+  program
+    .command('ingest')
+    .description('导入县区报送的 Excel/CSV 文件（清洗 → 规范化 → 校验 → 去重 → 入库）')
+    .argument('<files...>', '.xlsx 或 .csv 文件')
+    .option('--catalog <id>', '目录（默认按表头识别），如 admin-penalty')
+    .option('--county <code>', '区县行政区划代码，如 230184')
+    .option('--sheet <name>', '只导入这个工作表')
+    .option('--header-row <n>', '表头所在行号（从 1 开始）')
+    .option('--encoding <name>', 'CSV 编码，如 gb18030、utf-8')
+    .option('--dry-run', '只检查，不写入数据仓库')
+    .option('--json', '每个批次输出一行 JSON')
+    .action(async (files: string[], opts: IngestCliOptions, cmd: Command) => {
+      const all = { ...cmd.optsWithGlobals(), ...opts } as IngestCliOptions;
+      process.exitCode = await runIngest(files, all);
+    });
+}
+
+export async function runIngest(files: string[], opts: IngestCliOptions): Promise<number> {
+  let exit = 0;
+  try {
+    const readOpts = toIngestOptions(opts);
+    await withContext(opts, async (ctx) => {
+      if (readOpts.catalogId) ctx.catalogs.get(readOpts.catalogId); // unknown → exit 2 before any file
+      for (const file of files) {
+        const result = await ingestOne(ctx, file, readOpts, opts.json === true);
+        if (result.error) exit = Math.max(exit, reportError(result.error, opts.json === true));
+      }
+    });
+  } catch (e) {
+    return Math.max(exit, reportError(e, opts.json === true));
+  }
+  return exit;
+}
+
+function toIngestOptions(opts: IngestCliOptions): IngestOptions {
+  let headerRow: number | undefined;
+  if (opts.headerRow !== undefined) {
+    headerRow = Number(opts.headerRow);
+    if (!Number.isInteger(headerRow) || headerRow < 1) {
+      throw inputError(
+        'ARGUMENT_INVALID',
+        `--header-row 应为正整数（表头所在的行号），而不是“${opts.headerRow}”。`,
+        `--header-row must be a positive integer, got ${opts.headerRow}`,
+      );
+    }
+  }
+  return {
+    catalogId: opts.catalog,
+    county: opts.county,
+    sheet: opts.sheet,
+    headerRow,
+    encoding: opts.encoding,
+    dryRun: opts.dryRun === true,
+  };
+}
+
+async function ingestOne(ctx: Context, file: string, opts: IngestOptions, json: boolean): Promise<FileResult> {
+  let rows = 0;
+  let phase = 'read';
+  const started = Date.now();
+  const progress = makeProgress(() => {
+    const secs = (Date.now() - started) / 1000;
+    return phase === 'merge'
+      ? `${path.basename(file)}：已读 ${rows.toLocaleString('en-US')} 行，正在合并入库…（${secs.toFixed(0)} 秒）`
+      : `${path.basename(file)}：已读 ${rows.toLocaleString('en-US')} 行（${Math.round(rows / Math.max(secs, 0.001)).toLocaleString('en-US')} 行/秒）`;
+  });
+  const result = await ingestFile(
+    {
+      config: ctx.config,
+      warehouse: ctx.db,
+      catalogs: ctx.catalogs,
+      reference: ctx.reference,
+      clock: ctx.clock,
+      logger: ctx.logger,
+      onProgress: (p) => {
+        rows = p.rows;
+        phase = p.phase;
+        progress.tick();
+      },
+    },
+    file,
+    opts,
+  );
+  progress.done();
+  for (const s of result.skipped) warn(`跳过 ${path.basename(file)}${s.sheet ? ` 工作表“${s.sheet}”` : ''}：${s.zh}`);
+  for (const summary of result.summaries) {
+    if (json) printJsonLine(summary);
+    else await describeBatch(ctx, summary);
+  }
+  return result;
+}
+
+const CATALOG_TITLES: Record<string, string> = {};
+
+async function describeBatch(ctx: Context, s: BatchSummary): Promise<void> {
+  const title = CATALOG_TITLES[s.catalog] ?? ctx.catalogs.get(s.catalog).title;
+  CATALOG_TITLES[s.catalog] = title;
+  const where = `${s.file}${s.sheet ? ` [${s.sheet}]` : ''}`;
+  say(
+    `${s.batchId ? '✔' : '（试运行，未写入）'} ${title} ${where}（区县 ${s.county}）：共 ${s.total} 行 → 新增 ${s.inserted}，更新 ${s.updated}，未变 ${s.unchanged}，重复 ${s.duplicate}，退回 ${s.rejected}；警告 ${s.warnings}；用时 ${(s.durationMs / 1000).toFixed(1)} 秒`,
+  );
+  if (s.batchId) say(`  批次号 ${s.batchId}`);
+  if (s.batchId && s.rejected > 0) {
+    const shown = await listRejections(ctx.db, { batchId: s.batchId, limit: 10 });
+    say('  退回的行（前 10 行）：');
+    for (const r of shown) {
+      for (const i of r.issues.filter((x) => x.severity === 'error')) {
+        say(`    第 ${r.rowNumber} 行${i.header ? `「${i.header}」` : ''}：${i.zh}`);
+      }
+    }
+    say(`  查看全部：guiji rejections --batch ${s.batchId}`);
+  }
+}

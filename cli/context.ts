@@ -1,0 +1,28 @@
+import { migrations } from '../migrations/index.js';
+import { loadConfig } from '../src/config.js';
+import { type Context, makeContext } from '../src/context.js';
+
+export interface GlobalOptions {
+  json?: boolean;
+  config?: string;
+}
+
+/** Builds the context every command uses: config from env + file, warehouse migrated to the latest schema. */
+export async function openContext(opts: GlobalOptions, migrate = true): Promise<Context> {
+  const config = loadConfig(process.env, { configPath: opts.config });
+  return makeContext(config, migrate ? { migrations } : {});
+}
+
+/** Runs a command body with a context, always releasing it. */
+export async function withContext<T>(
+  opts: GlobalOptions,
+  fn: (ctx: Context) => Promise<T>,
+  migrate = true,
+): Promise<T> {
+  const ctx = await openContext(opts, migrate);
+  try {
+    return await fn(ctx);
+  } finally {
+    await ctx.release();
+  }
+}

@@ -1,0 +1,417 @@
+/**
+ * Ingest: a file → its sheets → one batch each → stages → warehouse, with a ledger that adds up.
+ * The row work (clean → normalize → validate → key) goes through a ChunkRunner, so the same code
+ * runs in this thread, in worker threads, or (later) in BullMQ workers.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import path from 'node:path';
+import { openSource } from '../connectors/open-source.js';
+import type { CatalogSet } from '../src/catalog/load.js';
+import type { Catalog } from '../src/catalog/types.js';
+import type { Clock } from '../src/clock.js';
+import type { GuijiConfig } from '../src/config.js';
+import { type GuijiError, inputError, internalError, isGuijiError } from '../src/errors.js';
+import { isValidUscc, usccRegistrationDivision } from '../src/identifiers/index.js';
+import { newBatchId } from '../src/ids.js';
+import type { ReferenceData, StageContext } from '../src/pipeline.js';
+import type { MatchedSheet, RawRecord, ReadOptions, SkippedSheet } from '../src/source.js';
+import { type BatchSummary, emptyCounts, type Issue, type Logger, type OutcomeCounts, type Row } from '../src/types.js';
+import { createBatch, finishBatch } from '../src/warehouse/batches.js';
+import { lookupExisting, mergeBatch, stageRows } from '../src/warehouse/load.js';
+import type { Warehouse } from '../src/warehouse/open.js';
+import { saveRejections, saveWarnings } from '../src/warehouse/rejections.js';
+import { type ChunkOutput, type ChunkRunner, type ChunkRunnerFactory, inlineChunkRunner } from './chunk-runner.js';
+import { duplicateDiffersIssue } from './duplicate-issue.js';
+
+/** What ingest needs, passed explicitly. */
+export interface IngestDeps {
+  config: GuijiConfig;
+  warehouse: Warehouse;
+  catalogs: CatalogSet;
+  reference: ReferenceData;
+  clock: Clock;
+  logger: Logger;
+  /** How chunks are processed; default: in this thread. */
+  runner?: ChunkRunnerFactory;
+  /** Called now and then on long files (rows read so far). */
+  onProgress?: (p: IngestProgress) => void;
+}
+
+export interface IngestProgress {
+  file: string;
+  sheet?: string;
+  catalog: string;
+  rows: number;
+  phase: 'read' | 'merge';
+  elapsedMs: number;
+}
+
+export interface IngestOptions extends ReadOptions {
+  county?: string;
+  dryRun?: boolean;
+}
+
+/** The result for one file: a summary per ingested sheet, the sheets skipped, or the error that refused it. */
+export interface FileResult {
+  file: string;
+  summaries: BatchSummary[];
+  skipped: SkippedSheet[];
+  error?: GuijiError;
+}
+
+/** Ingests one file. Input problems come back as `error` (exit code 2); internal failures throw. */
+export async function ingestFile(deps: IngestDeps, file: string, opts: IngestOptions = {}): Promise<FileResult> {
+  const result: FileResult = { file, summaries: [], skipped: [] };
+  const sha = opts.dryRun ? Promise.resolve(null) : sha256File(file).catch(() => null);
+  try {
+    for await (const ev of openSource(file, deps.catalogs.list, opts)) {
+      if (ev.kind === 'skipped') {
+        result.skipped.push(ev.skipped);
+        deps.logger.info({ file, sheet: ev.skipped.sheet, code: ev.skipped.code }, ev.skipped.en);
+        continue;
+      }
+      result.summaries.push(await ingestSheet(deps, ev.sheet, opts, await sha));
+    }
+    if (result.summaries.length === 0 && !result.error) {
+      const reasons = result.skipped.map((s) => `${s.sheet ?? ''}：${s.zh}`).join('；');
+      result.error = inputError(
+        'NO_SHEET_MATCHED',
+        `文件 ${path.basename(file)} 中没有可导入的工作表。${reasons}`,
+        `no sheet of ${file} matched a catalog`,
+        { file },
+      );
+    }
+  } catch (e) {
+    if (isGuijiError(e) && e.kind === 'input') result.error = e;
+    else throw e;
+  }
+  return result;
+}
+
+async function sha256File(file: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
+/** One sheet = one batch. */
+async function ingestSheet(
+  deps: IngestDeps,
+  sheet: MatchedSheet,
+  opts: IngestOptions,
+  fileSha256: string | null,
+): Promise<BatchSummary> {
+  const started = performance.now();
+  const { catalog } = sheet;
+  const iterator = sheet.records[Symbol.asyncIterator]();
+  const first = await iterator.next();
+  const firstChunk: RawRecord[] = first.done ? [] : first.value;
+
+  const county = resolveCounty(deps, sheet, firstChunk, opts.county);
+  const defaults = resolveDefaults(deps, sheet, county);
+  const batchId = opts.dryRun ? null : newBatchId(deps.clock.now());
+  const log = deps.logger.child({ batchId, file: sheet.file, sheet: sheet.sheet, catalog: catalog.id });
+
+  const stageCtx: StageContext = {
+    catalog,
+    county,
+    today: deps.clock.today(),
+    headers: sheet.headers,
+    columns: sheet.columns,
+    defaults,
+    reference: deps.reference,
+  };
+  const runner: ChunkRunner = (deps.runner ?? inlineChunkRunner)(stageCtx);
+  const batchInfo = {
+    id: batchId ?? 'dry-run',
+    file: path.basename(sheet.file),
+    sheet: sheet.sheet ?? null,
+    catalog: catalog.id,
+    county,
+  };
+  if (batchId) await createBatch(deps.warehouse, { ...batchInfo, id: batchId, fileSha256 });
+
+  const stageMs: Record<string, number> = { read: 0 };
+  const counts = emptyCounts();
+  let total = 0;
+  let warnings = 0;
+  const dry = opts.dryRun ? new DryRunLedger() : null;
+
+  const progress = (phase: IngestProgress['phase']) =>
+    deps.onProgress?.({
+      file: sheet.file,
+      sheet: sheet.sheet,
+      catalog: catalog.id,
+      rows: total,
+      phase,
+      elapsedMs: performance.now() - started,
+    });
+
+  try {
+    // Keep one chunk in the runner while the next is read and the previous one is written.
+    let pendingWrite: Promise<void> = Promise.resolve();
+    const handle = async (out: ChunkOutput) => {
+      for (const [k, v] of Object.entries(out.stageMs)) stageMs[k] = (stageMs[k] ?? 0) + v;
+      counts.rejected += out.rejected.length;
+      warnings += countWarnings(out.valid);
+      if (dry) {
+        dry.add(out.valid);
+        return;
+      }
+      const t0 = performance.now();
+      await Promise.all([
+        stageRows(deps.warehouse, catalog, batchInfo, out.valid),
+        saveRejections(deps.warehouse, batchInfo, out.rejected, sheet.headers),
+        saveWarnings(deps.warehouse, batchInfo.id, out.valid),
+      ]);
+      stageMs.stage = (stageMs.stage ?? 0) + (performance.now() - t0);
+    };
+
+    let chunk: RawRecord[] | undefined = firstChunk;
+    let tRead = performance.now();
+    while (chunk) {
+      stageMs.read = (stageMs.read ?? 0) + (performance.now() - tRead);
+      if (chunk.length > 0) {
+        total += chunk.length;
+        const processing = runner.run(toRows(chunk, batchInfo.id, sheet));
+        const previous = pendingWrite;
+        pendingWrite = processing.then(async (out) => {
+          await previous;
+          await handle(out);
+        });
+        // Bound the work in flight: wait for the write before the last one.
+        await previous;
+        progress('read');
+      }
+      tRead = performance.now();
+      const next = await iterator.next();
+      chunk = next.done ? undefined : next.value;
+    }
+    await pendingWrite;
+    await runner.close();
+
+    if (dry) {
+      const r = await dry.resolve(deps.warehouse, catalog);
+      Object.assign(counts, { ...r, rejected: counts.rejected });
+      warnings += r.duplicateWarnings;
+    } else if (batchId) {
+      progress('merge');
+      const t0 = performance.now();
+      const merged = await mergeBatch(deps.warehouse, catalog, batchId, {
+        onProgress: () => progress('merge'),
+      });
+      stageMs.merge = performance.now() - t0;
+      counts.inserted = merged.inserted;
+      counts.updated = merged.updated;
+      counts.unchanged = merged.unchanged;
+      counts.duplicate = merged.duplicate;
+      if (merged.duplicateWarnings.length > 0) {
+        warnings += merged.duplicateWarnings.length;
+        await saveWarnings(
+          deps.warehouse,
+          batchId,
+          merged.duplicateWarnings.map((d) =>
+            warningRow(batchInfo.id, sheet, d.rowNumber, duplicateDiffersIssue(d.winnerRow)),
+          ),
+        );
+      }
+    }
+
+    checkLedger(counts, total, batchId);
+    const summary: BatchSummary = {
+      batchId,
+      file: path.basename(sheet.file),
+      sheet: sheet.sheet ?? null,
+      catalog: catalog.id,
+      county,
+      total,
+      ...counts,
+      warnings,
+      durationMs: Math.round(performance.now() - started),
+    };
+    if (batchId) {
+      await finishBatch(deps.warehouse, batchId, { counts, total, warnings, stageMs: roundMs(stageMs) }, 'done');
+    }
+    log.info({ ...summary }, 'batch done');
+    return summary;
+  } catch (e) {
+    await runner.close().catch(() => {});
+    if (batchId) {
+      await finishBatch(
+        deps.warehouse,
+        batchId,
+        { counts, total, warnings, stageMs: roundMs(stageMs), error: (e as Error).message },
+        'failed',
+      ).catch((err) => log.error({ err }, 'could not mark the batch failed'));
+    }
+    throw e;
+  }
+}
+
+function toRows(records: RawRecord[], batchId: string, sheet: MatchedSheet): Row[] {
+  const rows: Row[] = new Array(records.length);
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i] as RawRecord;
+    rows[i] = {
+      prov: { batchId, file: path.basename(sheet.file), sheet: sheet.sheet, rowNumber: r.rowNumber },
+      cells: r.cells,
+      values: {},
+      issues: r.issues ? [...r.issues] : [],
+    };
+  }
+  return rows;
+}
+
+function warningRow(batchId: string, sheet: MatchedSheet, rowNumber: number, issue: Issue): Row {
+  return {
+    prov: { batchId, file: path.basename(sheet.file), sheet: sheet.sheet, rowNumber },
+    cells: [],
+    values: {},
+    issues: [issue],
+  };
+}
+
+function countWarnings(rows: Row[]): number {
+  let n = 0;
+  for (const r of rows) for (const i of r.issues) if (i.severity === 'warning') n++;
+  return n;
+}
+
+function roundMs(ms: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(ms)) out[k] = Math.round(v);
+  return out;
+}
+
+/** The invariant of DESIGN.md §2; a mismatch is a bug, never something to paper over. */
+function checkLedger(counts: OutcomeCounts, total: number, batchId: string | null): void {
+  const sum = counts.inserted + counts.updated + counts.unchanged + counts.duplicate + counts.rejected;
+  if (sum !== total) {
+    throw internalError(
+      'LEDGER_MISMATCH',
+      `批次 ${batchId ?? '(试运行)'} 的计数不一致：共 ${total} 行，结果合计 ${sum} 行。`,
+      `ledger mismatch for batch ${batchId}: total ${total}, outcomes sum ${sum} (${JSON.stringify(counts)})`,
+    );
+  }
+}
+
+/**
+ * County (DESIGN.md §3): --county, else the division code (positions 3–8) of the data-source unit's USCC.
+ * A prefecture code (xx00) is a valid county for a city-level office.
+ */
+function resolveCounty(deps: IngestDeps, sheet: MatchedSheet, firstChunk: RawRecord[], explicit?: string): string {
+  const name = path.basename(sheet.file);
+  if (explicit !== undefined) {
+    const code = explicit.trim();
+    if (!/^[1-9]\d{5}$/.test(code) || !isKnownCounty(deps.reference, code)) {
+      throw inputError(
+        'COUNTY_INVALID',
+        `区县代码“${explicit}”无效：请填写 6 位行政区划代码，例如 230184（五常市）；地市级单位可填 230100。`,
+        `invalid county code ${explicit}`,
+        { file: name },
+      );
+    }
+    return code;
+  }
+  const seen = new Map<string, number>();
+  const bindings = sheet.columns.filter((c) => c.field === 'source_unit_uscc');
+  for (const rec of firstChunk) {
+    for (const b of bindings) {
+      const raw = rec.cells[b.index];
+      if (typeof raw !== 'string') continue;
+      const code = raw.normalize('NFKC').replace(/[\s-]/g, '').toUpperCase();
+      if (!isValidUscc(code)) continue;
+      const div = usccRegistrationDivision(code);
+      if (div && isKnownCounty(deps.reference, div)) seen.set(div, (seen.get(div) ?? 0) + 1);
+    }
+  }
+  let best: string | undefined;
+  for (const [code, n] of seen) if (!best || n > (seen.get(best) ?? 0)) best = code;
+  if (!best) {
+    throw inputError(
+      'COUNTY_UNKNOWN',
+      `无法确定文件 ${name} 属于哪个区县：文件中没有有效的“数据来源单位统一社会信用代码”。请用 --county 指定，例如 --county 230184。`,
+      `cannot tell the county of ${name}: no valid source-unit USCC; pass --county`,
+      { file: name },
+    );
+  }
+  return best;
+}
+
+function isKnownCounty(ref: ReferenceData, code: string): boolean {
+  if (ref.divisions.has(code) || ref.historicalDivisions.has(code)) return true;
+  // Outside the provinces whose division list we ship, accept a well-formed code.
+  const province = `${code.slice(0, 2)}0000`;
+  return !ref.divisions.has(province) && /^[1-9]\d{5}$/.test(code);
+}
+
+/**
+ * Always-required fields the file lacks are filled from the county's defaults; without one the file is
+ * refused, naming every missing column.
+ */
+function resolveDefaults(deps: IngestDeps, sheet: MatchedSheet, county: string): Record<string, string> {
+  const { catalog } = sheet;
+  const bound = new Set(sheet.columns.map((c) => c.field));
+  const configured = deps.config.counties[county]?.defaults ?? {};
+  const defaults: Record<string, string> = {};
+  const missing: Catalog['fields'] = [];
+  for (const f of catalog.fields) {
+    if (bound.has(f.name)) continue;
+    const value = configured[f.name];
+    if (value !== undefined) defaults[f.name] = value;
+    else if (f.required) missing.push(f);
+  }
+  if (missing.length > 0) {
+    const where = sheet.sheet ? `工作表“${sheet.sheet}”` : '文件';
+    const list = missing.map((f) => `${f.title}（${f.column}）`).join('、');
+    throw inputError(
+      'REQUIRED_COLUMN_MISSING',
+      `${path.basename(sheet.file)} ${where}缺少必填列：${list}。请在表头中补上这些列（可用“guiji template ${catalog.id}”生成标准模板），或在配置文件的 counties.${county}.defaults 中为本区县设置默认值。`,
+      `${sheet.file}${sheet.sheet ? ` [${sheet.sheet}]` : ''}: required columns missing: ${missing.map((f) => f.column).join(', ')}`,
+      { file: path.basename(sheet.file), sheet: sheet.sheet, missing: missing.map((f) => f.name) },
+    );
+  }
+  return defaults;
+}
+
+/** For --dry-run: the outcomes the load would have had, computed without writing. */
+class DryRunLedger {
+  private readonly latest = new Map<string, { hash: string; row: number }>();
+  private duplicates = 0;
+  private differs = 0;
+
+  add(rows: Row[]): void {
+    for (const r of rows) {
+      const key = r.key as string;
+      const hash = r.hash as string;
+      const prev = this.latest.get(key);
+      if (prev) {
+        this.duplicates++;
+        if (prev.hash !== hash) this.differs++;
+      }
+      this.latest.set(key, { hash, row: r.prov.rowNumber });
+    }
+  }
+
+  async resolve(
+    wh: Warehouse,
+    catalog: Catalog,
+  ): Promise<Omit<OutcomeCounts, 'rejected'> & { duplicateWarnings: number }> {
+    let inserted = 0;
+    let updated = 0;
+    let unchanged = 0;
+    const keys = [...this.latest.keys()];
+    for (let i = 0; i < keys.length; i += 5000) {
+      const part = keys.slice(i, i + 5000);
+      const existing = await lookupExisting(wh, catalog, part);
+      for (const k of part) {
+        const have = existing.get(k);
+        if (have === undefined) inserted++;
+        else if (have === this.latest.get(k)?.hash) unchanged++;
+        else updated++;
+      }
+    }
+    return { inserted, updated, unchanged, duplicate: this.duplicates, duplicateWarnings: this.differs };
+  }
+}

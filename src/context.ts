@@ -1,0 +1,42 @@
+import { type CatalogSet, loadCatalogs } from './catalog/load.js';
+import { type Clock, makeClock } from './clock.js';
+import type { GuijiConfig } from './config.js';
+import { makeLogger } from './logger.js';
+import { type LoadedReference, loadReference } from './reference.js';
+import type { Logger } from './types.js';
+import { migrateLatest, type WarehouseMigration } from './warehouse/migrate.js';
+import { openWarehouse, type Warehouse } from './warehouse/open.js';
+
+/** Everything a command or a job needs, acquired once and released once. */
+export interface Context {
+  config: GuijiConfig;
+  db: Warehouse;
+  logger: Logger;
+  clock: Clock;
+  catalogs: CatalogSet;
+  reference: LoadedReference;
+  release(): Promise<void>;
+}
+
+export interface MakeContextOptions {
+  logger?: Logger;
+  clock?: Clock;
+  /** Bring the warehouse schema up to date on open (the embedded default should just work). */
+  migrations?: readonly WarehouseMigration[];
+}
+
+/** Opens the warehouse (PostgreSQL or embedded PGlite) and loads catalogs and reference data. */
+export async function makeContext(config: GuijiConfig, opts: MakeContextOptions = {}): Promise<Context> {
+  const logger = opts.logger ?? makeLogger(config.logLevel);
+  const clock = opts.clock ?? makeClock(config.timeZone);
+  const catalogs = loadCatalogs();
+  const reference = loadReference();
+  const db = await openWarehouse({ databaseUrl: config.databaseUrl, home: config.home, logger });
+  try {
+    if (opts.migrations) await migrateLatest(db, opts.migrations);
+  } catch (e) {
+    await db.close();
+    throw e;
+  }
+  return { config, db, logger, clock, catalogs, reference, release: () => db.close() };
+}
