@@ -1,6 +1,4 @@
-import { migrations } from '../migrations/index.js';
-import { loadConfig } from '../src/config.js';
-import { type Context, makeContext } from '../src/context.js';
+import type { Context } from '../src/context.js';
 
 export interface GlobalOptions {
   json?: boolean;
@@ -9,6 +7,12 @@ export interface GlobalOptions {
 
 /** Builds the context every command uses: config from env + file, warehouse migrated to the latest schema. */
 export async function openContext(opts: GlobalOptions, migrate = true): Promise<Context> {
+  // Imported on use: the CLI starts fast and loads the warehouse driver only for commands that need it.
+  const [{ loadConfig }, { makeContext }, { migrations }] = await Promise.all([
+    import('../src/config.js'),
+    import('../src/context.js'),
+    import('../migrations/index.js'),
+  ]);
   const config = loadConfig(process.env, { configPath: opts.config });
   return makeContext(config, migrate ? { migrations } : {});
 }

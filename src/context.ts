@@ -4,7 +4,7 @@ import type { GuijiConfig } from './config.js';
 import { makeLogger } from './logger.js';
 import { type LoadedReference, loadReference } from './reference.js';
 import type { Logger } from './types.js';
-import { migrateLatest, type WarehouseMigration } from './warehouse/migrate.js';
+import { appliedMigrations, migrateLatest, type WarehouseMigration } from './warehouse/migrate.js';
 import { openWarehouse, type Warehouse } from './warehouse/open.js';
 
 /** Everything a command or a job needs, acquired once and released once. */
@@ -33,7 +33,11 @@ export async function makeContext(config: GuijiConfig, opts: MakeContextOptions 
   const reference = loadReference();
   const db = await openWarehouse({ databaseUrl: config.databaseUrl, home: config.home, logger });
   try {
-    if (opts.migrations) await migrateLatest(db, opts.migrations);
+    // knex's migrate.latest takes a lock and inspects the schema; skip it when nothing is pending.
+    if (opts.migrations) {
+      const applied = new Set(await appliedMigrations(db));
+      if (opts.migrations.some((m) => !applied.has(m.name))) await migrateLatest(db, opts.migrations);
+    }
   } catch (e) {
     await db.close();
     throw e;

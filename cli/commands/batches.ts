@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { listBatches } from '../../src/warehouse/batches.js';
 import { type GlobalOptions, withContext } from '../context.js';
 import { printJsonLine, reportError, say } from '../output.js';
 
@@ -13,6 +12,7 @@ export function registerBatches(program: Command): void {
       const all = { ...cmd.optsWithGlobals(), ...opts } as GlobalOptions & { limit: string };
       try {
         await withContext(all, async (ctx) => {
+          const { listBatches } = await import('../../src/warehouse/batches.js');
           const batches = await listBatches(ctx.db, { limit: Number(all.limit) || 20 });
           if (!all.json && batches.length === 0) say('还没有导入批次。试试 guiji demo 或 guiji ingest <文件>。');
           for (const b of batches) {

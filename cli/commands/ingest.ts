@@ -1,10 +1,9 @@
 import path from 'node:path';
 import type { Command } from 'commander';
-import { type FileResult, type IngestOptions, ingestFile } from '../../pipelines/ingest.js';
+import type { FileResult, IngestOptions } from '../../pipelines/ingest.js';
 import type { Context } from '../../src/context.js';
 import { inputError } from '../../src/errors.js';
 import type { BatchSummary } from '../../src/types.js';
-import { listRejections } from '../../src/warehouse/rejections.js';
 import { type GlobalOptions, withContext } from '../context.js';
 import { makeProgress, printJsonLine, reportError, say, warn } from '../output.js';
 
@@ -84,6 +83,7 @@ async function ingestOne(ctx: Context, file: string, opts: IngestOptions, json: 
       ? `${path.basename(file)}：已读 ${rows.toLocaleString('en-US')} 行，正在合并入库…（${secs.toFixed(0)} 秒）`
       : `${path.basename(file)}：已读 ${rows.toLocaleString('en-US')} 行（${Math.round(rows / Math.max(secs, 0.001)).toLocaleString('en-US')} 行/秒）`;
   });
+  const { ingestFile } = await import('../../pipelines/ingest.js');
   const result = await ingestFile(
     {
       config: ctx.config,
@@ -121,6 +121,7 @@ async function describeBatch(ctx: Context, s: BatchSummary): Promise<void> {
   );
   if (s.batchId) say(`  批次号 ${s.batchId}`);
   if (s.batchId && s.rejected > 0) {
+    const { listRejections } = await import('../../src/warehouse/rejections.js');
     const shown = await listRejections(ctx.db, { batchId: s.batchId, limit: 10 });
     say('  退回的行（前 10 行）：');
     for (const r of shown) {

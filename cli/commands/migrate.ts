@@ -1,6 +1,4 @@
 import type { Command } from 'commander';
-import { migrations } from '../../migrations/index.js';
-import { migrateLatest } from '../../src/warehouse/migrate.js';
 import { type GlobalOptions, withContext } from '../context.js';
 import { printJsonLine, reportError, say } from '../output.js';
 
@@ -15,6 +13,10 @@ export function registerMigrate(program: Command): void {
         await withContext(
           all,
           async (ctx) => {
+            const [{ migrations }, { migrateLatest }] = await Promise.all([
+              import('../../migrations/index.js'),
+              import('../../src/warehouse/migrate.js'),
+            ]);
             const { applied } = await migrateLatest(ctx.db, migrations);
             if (all.json) printJsonLine({ warehouse: ctx.db.kind, applied });
             else say(applied.length ? `已应用迁移：${applied.join(', ')}` : `数据仓库（${ctx.db.kind}）已是最新。`);

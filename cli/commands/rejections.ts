@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { listRejections } from '../../src/warehouse/rejections.js';
 import { type GlobalOptions, withContext } from '../context.js';
 import { printJsonLine, reportError, say } from '../output.js';
 
@@ -23,6 +22,7 @@ export function registerRejections(program: Command): void {
       const all = { ...cmd.optsWithGlobals(), ...opts } as RejectionsOptions;
       try {
         await withContext(all, async (ctx) => {
+          const { listRejections } = await import('../../src/warehouse/rejections.js');
           const personal = new Set(
             ctx.catalogs.list.flatMap((c) => c.fields.filter((f) => f.personal).map((f) => f.name)),
           );

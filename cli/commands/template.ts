@@ -1,6 +1,5 @@
 import path from 'node:path';
 import type { Command } from 'commander';
-import { writeTemplate } from '../../connectors/xlsx/write-template.js';
 import { loadCatalogs } from '../../src/catalog/load.js';
 import type { GlobalOptions } from '../context.js';
 import { printJsonLine, reportError, say } from '../output.js';
@@ -17,6 +16,7 @@ export function registerTemplate(program: Command): void {
       try {
         const catalog = loadCatalogs().get(id);
         const out = path.resolve(opts.out ?? `${catalog.title}模板.xlsx`);
+        const { writeTemplate } = await import('../../connectors/xlsx/write-template.js');
         await writeTemplate(catalog, out);
         if (json) printJsonLine({ catalog: catalog.id, file: out });
         else say(`已生成 ${catalog.title} 模板：${out}`);
