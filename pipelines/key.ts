@@ -1,0 +1,98 @@
+/**
+ * key: the natural key (DESIGN.md §2) and a content hash of every catalog field. No dedup here:
+ * duplicates are resolved across the whole batch by the warehouse merge.
+ */
+import { hash } from 'node:crypto';
+import type { Catalog } from '../src/catalog/types.js';
+import { isValidUscc } from '../src/identifiers/index.js';
+import type { Stage, StageContext, StageReport } from '../src/pipeline.js';
+import { hasError } from '../src/pipeline.js';
+import type { Row } from '../src/types.js';
+import { unifyBrackets } from './cell-text.js';
+
+/** The derived key part: USCC if valid, else ID number, else the name match key. */
+export const SUBJECT_KEY = 'subject_key';
+/** Separates the parts of a key and the fields of the hashed content (never in cleaned text). */
+export const KEY_SEPARATOR = '\u001f';
+const LIST_SEPARATOR = '\u001e';
+
+/**
+ * The key two spellings of one name share: NFKC, no whitespace, every bracket style → ( ).
+ * `某某运输有限公司（分公司）` and `某某运输有限公司 (分公司)` give the same key.
+ */
+export function nameMatchKey(name: string): string {
+  return unifyBrackets(name);
+}
+
+/** A decision number as a key: NFKC, no whitespace, brackets unified (〔2019〕 = [2019] = (2019)), upper-case. */
+export function docNumberKey(docNo: string): string {
+  return unifyBrackets(docNo).toUpperCase();
+}
+
+/** Subject key with its kind, so a name can never equal a code: `U:…`, `I:…`, `N:…`. */
+export function subjectKey(catalog: Catalog, values: Record<string, unknown>): string {
+  const s = catalog.subject;
+  const uscc = values[s.uscc];
+  if (typeof uscc === 'string' && isValidUscc(uscc)) return `U:${uscc}`;
+  const id = values[s.idNo];
+  if (typeof id === 'string' && id !== '') return `I:${id}`;
+  const name = values[s.name];
+  return `N:${typeof name === 'string' ? nameMatchKey(name) : ''}`;
+}
+
+/** Plans the key stage once per catalog. */
+export function makeKeyer(ctx: StageContext): (rows: Row[]) => StageReport {
+  const { catalog } = ctx;
+  const parts = catalog.naturalKey.map((name) => {
+    if (name === SUBJECT_KEY) return (v: Record<string, unknown>) => subjectKey(catalog, v);
+    const f = catalog.byName.get(name);
+    // Codes are already canonical after clean; free text (the 文号) needs its own normalisation.
+    const norm = f?.clean === 'text' ? docNumberKey : (x: string) => x;
+    return (v: Record<string, unknown>) => {
+      const x = v[name];
+      return x === undefined || x === null ? '' : norm(String(x));
+    };
+  });
+  const names = catalog.fields.map((f) => f.name);
+
+  return (rows) => {
+    const t0 = performance.now();
+    let keyed = 0;
+    for (const row of rows) {
+      if (hasError(row)) continue;
+      const v = row.values;
+      let key = '';
+      for (let i = 0; i < parts.length; i++)
+        key += (i === 0 ? '' : KEY_SEPARATOR) + (parts[i] as (v: Record<string, unknown>) => string)(v);
+      row.key = key;
+      row.hash = contentHash(names, v);
+      keyed++;
+    }
+    return { rows, counts: { rows: rows.length, keyed }, ms: performance.now() - t0 };
+  };
+}
+
+/** sha1 (hex) over the catalog fields in catalog order; arrays joined, empty = ''. */
+export function contentHash(names: readonly string[], values: Record<string, unknown>): string {
+  let s = '';
+  for (let i = 0; i < names.length; i++) {
+    const x = values[names[i] as string];
+    if (i > 0) s += KEY_SEPARATOR;
+    if (x === undefined || x === null) continue;
+    s += Array.isArray(x) ? x.join(LIST_SEPARATOR) : String(x);
+  }
+  return hash('sha1', s, 'hex');
+}
+
+/** The key stage (plans once per context). */
+export const key: Stage = (rows, ctx) => cached(ctx)(rows);
+
+const cache = new WeakMap<StageContext, (rows: Row[]) => StageReport>();
+function cached(ctx: StageContext): (rows: Row[]) => StageReport {
+  let f = cache.get(ctx);
+  if (!f) {
+    f = makeKeyer(ctx);
+    cache.set(ctx, f);
+  }
+  return f;
+}
