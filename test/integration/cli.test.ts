@@ -1,0 +1,274 @@
+/**
+ * The command line as clerks and other tools use it (DESIGN.md §3): the built `guiji` bin, run as a
+ * child process, on the embedded warehouse and on PostgreSQL.
+ */
+import { execFile } from 'node:child_process';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import iconv from 'iconv-lite';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FIXTURES, REPO } from '../helpers/ingest.js';
+import { describeEachWarehouse, TEST_DATABASE_URL } from '../helpers/warehouses.js';
+
+const BIN = path.join(REPO, 'dist', 'cli', 'main.js');
+const SUMMARY_KEYS = [
+  'batchId',
+  'file',
+  'sheet',
+  'catalog',
+  'county',
+  'total',
+  'inserted',
+  'updated',
+  'unchanged',
+  'duplicate',
+  'rejected',
+  'warnings',
+  'durationMs',
+].sort();
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function run(args: string[], env: Record<string, string | undefined>): Promise<Run> {
+  return new Promise((resolve) => {
+    const childEnv: Record<string, string> = {};
+    for (const [k, v] of Object.entries({ ...process.env, TZ: 'Asia/Shanghai', ...env })) {
+      if (v !== undefined) childEnv[k] = v;
+    }
+    execFile('node', [BIN, ...args], { env: childEnv, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+function jsonLines(out: string): Array<Record<string, unknown>> {
+  return out
+    .split('\n')
+    .filter((l) => l.trim().startsWith('{'))
+    .map((l) => JSON.parse(l));
+}
+
+function sumOutcomes(s: Record<string, unknown>): number {
+  return ['inserted', 'updated', 'unchanged', 'duplicate', 'rejected'].reduce((n, k) => n + Number(s[k]), 0);
+}
+
+it('the bin is built', () => {
+  expect(existsSync(BIN)).toBe(true);
+});
+
+describeEachWarehouse('guiji ingest', (kind) => {
+  const work = mkdtempSync(path.join(tmpdir(), 'guiji-cli-'));
+  const env: Record<string, string | undefined> = {
+    GUIJI_HOME: path.join(work, 'home'),
+    GUIJI_CONFIG: path.join(FIXTURES, 'counties.json'),
+    DATABASE_URL: undefined,
+  };
+  const dbName = `guiji_cli_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
+
+  beforeAll(async () => {
+    if (kind !== 'postgres') return;
+    const c = new pg.Client({ connectionString: TEST_DATABASE_URL });
+    await c.connect();
+    await c.query(`CREATE DATABASE ${dbName}`);
+    await c.end();
+    const url = new URL(TEST_DATABASE_URL);
+    url.pathname = `/${dbName}`;
+    env.DATABASE_URL = url.toString();
+  });
+  afterAll(async () => {
+    rmSync(work, { recursive: true, force: true });
+    if (kind !== 'postgres') return;
+    const c = new pg.Client({ connectionString: TEST_DATABASE_URL });
+    await c.connect();
+    await c.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+    await c.end();
+  });
+
+  const csv = path.join(FIXTURES, 'county', 'penalty-clean.csv');
+
+  it('prints one JSON summary per batch, exactly the contract, and the ledger adds up', async () => {
+    const r = await run(['ingest', csv, '--county', '230184', '--json'], env);
+    expect(r.stderr).not.toMatch(/内部错误/);
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: expect.any(String) });
+    const [s, ...more] = jsonLines(r.stdout);
+    expect(more).toEqual([]);
+    if (!s) throw new Error('no summary');
+    expect(Object.keys(s).sort()).toEqual(SUMMARY_KEYS);
+    expect(s.catalog).toBe('admin-penalty');
+    expect(s.county).toBe('230184');
+    expect(typeof s.batchId).toBe('string');
+    expect(s.total).toBeGreaterThan(0);
+    expect(sumOutcomes(s)).toBe(s.total);
+    expect(Number(s.inserted)).toBeGreaterThan(0);
+
+    // The same file again: only unchanged (and the same duplicate/rejected).
+    const again = jsonLines((await run(['ingest', csv, '--county', '230184', '--json'], env)).stdout)[0];
+    if (!again) throw new Error('no summary');
+    expect(again.batchId).not.toBe(s.batchId);
+    expect({ inserted: again.inserted, updated: again.updated }).toEqual({ inserted: 0, updated: 0 });
+    expect(again.unchanged).toBe(Number(s.inserted) + Number(s.updated));
+    expect({ duplicate: again.duplicate, rejected: again.rejected }).toEqual({
+      duplicate: s.duplicate,
+      rejected: s.rejected,
+    });
+  });
+
+  it('a file with one changed row gives one updated, and the old version stays in history', async () => {
+    // Change the 处罚内容 of the first data row (a loaded row in penalty-clean.csv).
+    const text = readFileSync(csv, 'utf8');
+    const lines = text.split(/\r?\n/);
+    const header = (lines[0] ?? '').replace(/^\uFEFF/, '').split(',');
+    const col = header.findIndex((h) => h.includes('处罚内容'));
+    expect(col).toBeGreaterThanOrEqual(0);
+    const cells = (lines[1] ?? '').split(',');
+    const before = cells[col];
+    cells[col] = `${before}（已更正）`;
+    lines[1] = cells.join(',');
+    const changed = path.join(work, 'penalty-clean-changed.csv');
+    writeFileSync(changed, lines.join('\n'));
+
+    const r = await run(['ingest', changed, '--county', '230184', '--json'], env);
+    expect(r.code).toBe(0);
+    const s = jsonLines(r.stdout)[0];
+    if (!s) throw new Error('no summary');
+    expect(s.updated).toBe(1);
+    expect(s.inserted).toBe(0);
+    expect(sumOutcomes(s)).toBe(s.total);
+
+    const rows = await queryWarehouse(
+      kind,
+      env,
+      'SELECT h.penalty_content AS old, t.penalty_content AS new, t.version FROM admin_penalty_history h JOIN admin_penalty t USING (record_key)',
+    );
+    expect(rows).toHaveLength(1);
+    expect(rows[0]?.old).toBe(before);
+    expect(rows[0]?.new).toBe(`${before}（已更正）`);
+    expect(Number(rows[0]?.version)).toBe(2);
+  });
+
+  it('--dry-run prints the outcomes with batchId null and writes nothing', async () => {
+    const before = await queryWarehouse(kind, env, 'SELECT count(*)::int AS n FROM batches');
+    const r = await run(['ingest', path.join(FIXTURES, 'county', 'penalty-messy-gbk.csv'), '--county', '230184', '--dry-run', '--json'], env);
+    expect(r.code).toBe(0);
+    const s = jsonLines(r.stdout)[0];
+    if (!s) throw new Error('no summary');
+    expect(s.batchId).toBeNull();
+    expect(sumOutcomes(s)).toBe(s.total);
+    expect(Number(s.rejected)).toBeGreaterThan(0);
+    const after = await queryWarehouse(kind, env, 'SELECT count(*)::int AS n FROM batches');
+    expect(after[0]?.n).toBe(before[0]?.n);
+  });
+
+  it('refuses unusable files with exit code 2 and a message, and still runs the other files', async () => {
+    const refuse = path.join(FIXTURES, 'refuse');
+    const html = path.join(refuse, 'penalty-saved-as-html.xlsx');
+    const r = await run(['ingest', html, csv, '--county', '230184', '--json'], env);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/另存为/);
+    expect(r.stderr).toMatch(/xlsx/);
+    const summaries = jsonLines(r.stdout);
+    expect(summaries).toHaveLength(1);
+    expect(summaries[0]?.file).toBe('penalty-clean.csv');
+  });
+});
+
+describe('guiji on its own (embedded)', () => {
+  const work = mkdtempSync(path.join(tmpdir(), 'guiji-cli-'));
+  const env = { GUIJI_HOME: path.join(work, 'home'), DATABASE_URL: undefined, GUIJI_CONFIG: undefined };
+  afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+  it('demo runs with no servers and says what happened and what to do next', async () => {
+    const r = await run(['demo'], { ...env, DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' });
+    expect(r.stderr).not.toMatch(/内部错误/);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/新增 \d+/);
+    expect(r.stdout).toMatch(/退回 \d+/);
+    expect(r.stdout).toMatch(/guiji rejections --batch/);
+    expect(existsSync(path.join(work, 'home'))).toBe(true);
+  });
+
+  it('every refused file gets exit code 2 and a message naming what is wrong', async () => {
+    const refuse = path.join(FIXTURES, 'refuse');
+    for (const name of readdirSync(refuse).sort()) {
+      if (name.endsWith('.json') || name.endsWith('.md')) continue;
+      const r = await run(['ingest', path.join(refuse, name), '--county', '230184'], env);
+      expect({ name, code: r.code }).toEqual({ name, code: 2 });
+      expect(r.stderr).toMatch(/错误 \[[A-Z_]+\]/);
+    }
+  });
+
+  it('an unknown catalog and a bad --header-row are argument errors (exit 2)', async () => {
+    const csv = path.join(FIXTURES, 'county', 'penalty-clean.csv');
+    expect((await run(['ingest', csv, '--catalog', 'no-such'], env)).code).toBe(2);
+    expect((await run(['ingest', csv, '--header-row', 'x'], env)).code).toBe(2);
+  });
+
+  it('a GBK file with its encoding forced wrong is still a result, never a crash', async () => {
+    const gbk = path.join(work, 'gbk.csv');
+    copyFileSync(path.join(FIXTURES, 'county', 'penalty-messy-gbk.csv'), gbk);
+    const r = await run(['ingest', gbk, '--county', '230184', '--encoding', 'utf-8', '--json'], env);
+    expect([0, 2]).toContain(r.code);
+    expect(r.stderr).not.toMatch(/内部错误/);
+    // sanity: the bytes really are not UTF-8
+    expect(iconv.decode(readFileSync(gbk), 'gb18030')).toMatch(/行政相对人/);
+  });
+});
+
+describe('the real upload templates of two provinces', () => {
+  const dir = path.resolve(REPO, '..', 'shared', 'reference', 'real-templates');
+  const work = mkdtempSync(path.join(tmpdir(), 'guiji-cli-'));
+  const env = { GUIJI_HOME: path.join(work, 'home'), DATABASE_URL: undefined, GUIJI_CONFIG: undefined };
+  afterAll(() => rmSync(work, { recursive: true, force: true }));
+  const files = existsSync(dir) ? readdirSync(dir).filter((f) => /\.xlsx?$/.test(f)) : [];
+
+  it('are all present (shared/ beside the repo)', () => {
+    expect(files.length).toBe(5);
+  });
+
+  for (const name of files) {
+    it(`${name} is recognised or refused with a useful message, never a crash`, async () => {
+      const r = await run(['ingest', path.join(dir, name), '--county', '230184', '--json'], env);
+      expect(r.stderr).not.toMatch(/内部错误/);
+      expect([0, 2]).toContain(r.code);
+      if (name.endsWith('.xls')) {
+        expect(r.code).toBe(2);
+        expect(r.stderr).toMatch(/另存为/);
+      } else if (r.code === 2) {
+        // Recognised as a catalog, but columns are missing: the message names them.
+        expect(r.stderr).toMatch(/缺少必填列|没有数据|NO_DATA|SHEET_EMPTY|REQUIRED_COLUMN_MISSING/);
+      }
+    });
+  }
+});
+
+async function queryWarehouse(
+  kind: string,
+  env: Record<string, string | undefined>,
+  sql: string,
+): Promise<Array<Record<string, unknown>>> {
+  if (kind === 'postgres') {
+    const c = new pg.Client({ connectionString: env.DATABASE_URL });
+    await c.connect();
+    try {
+      return (await c.query(sql)).rows;
+    } finally {
+      await c.end();
+    }
+  }
+  // The embedded warehouse is locked while a CLI runs; between runs a test may open it.
+  const { openWarehouse } = await import('../../src/warehouse/open.js');
+  const wh = await openWarehouse({ home: env.GUIJI_HOME as string });
+  try {
+    const res = await wh.knex.raw(sql);
+    return (res.rows ?? res) as Array<Record<string, unknown>>;
+  } finally {
+    await wh.close();
+  }
+}
