@@ -194,13 +194,17 @@ describe('guiji on its own (embedded)', () => {
     expect(existsSync(path.join(work, 'home'))).toBe(true);
   });
 
-  it('every refused file gets exit code 2 and a message naming what is wrong', async () => {
+  it('every refused file gets exit code 2 and a message naming what is wrong (fixtures/refuse/*.expected.json)', async () => {
     const refuse = path.join(FIXTURES, 'refuse');
-    for (const name of readdirSync(refuse).sort()) {
-      if (name.endsWith('.json') || name.endsWith('.md')) continue;
-      const r = await run(['ingest', path.join(refuse, name), '--county', '230184'], env);
-      expect({ name, code: r.code }).toEqual({ name, code: 2 });
+    const names = readdirSync(refuse).filter((n) => n.endsWith('.expected.json'));
+    expect(names.length).toBeGreaterThanOrEqual(5);
+    for (const name of names.sort()) {
+      const want = JSON.parse(readFileSync(path.join(refuse, name), 'utf8'));
+      const file = path.join(refuse, name.replace(/\.expected\.json$/, ''));
+      const r = await run(['ingest', file, '--county', want.county ?? '230184'], { ...env, GUIJI_CONFIG: path.join(FIXTURES, 'counties.json') });
+      expect({ name, code: r.code }).toEqual({ name, code: want.exitCode });
       expect(r.stderr).toMatch(/错误 \[[A-Z_]+\]/);
+      for (const words of want.messageMentions as string[]) expect(r.stderr).toContain(words);
     }
   });
 
