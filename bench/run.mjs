@@ -1,0 +1,363 @@
+#!/usr/bin/env node
+// guiji benchmarks (issue 2, "Done when"). Every figure is measured next to its baseline in the
+// same run, each as a child process; data generation is never timed. Writes bench/RESULTS.md.
+//
+//   npm run bench                     # build, then everything at full size
+//   node bench/run.mjs --only a,b     # some parts (a CSV→PG, b re-ingest, c flatness, d xlsx, e embedded)
+//   node bench/run.mjs --rows 100000  # smaller CSV (c uses rows/4, d uses rows/10)
+//   options: --xlsx-rows N  --pg postgres://postgres@127.0.0.1:5432  --keep (keep bench databases)
+//            --out FILE (default bench/RESULTS.md)  --no-cli (baselines only)
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PENALTY_HEADERS } from '../scripts/penalty-rows.mjs';
+import {
+  dropDatabase,
+  fmtMb,
+  fmtS,
+  freshDatabase,
+  machineInfo,
+  measure,
+  ratio,
+  rssMethod,
+  sumBatches,
+} from './lib.mjs';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const DATA = join(ROOT, 'bench', 'data');
+const OUT = join(ROOT, 'bench', 'out');
+const CLI = join(ROOT, 'dist', 'cli', 'main.js');
+const COUNTY = '230184';
+
+// ---- arguments ----
+const args = process.argv.slice(2);
+const opt = (name, dflt) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : dflt;
+};
+const ROWS = Number(opt('rows', 1_000_000));
+const SMALL_ROWS = Math.max(1, Math.round(ROWS / 4));
+const XLSX_ROWS = Number(opt('xlsx-rows', Math.max(1, Math.round(ROWS / 10))));
+const COUNTY_ROWS = 1000;
+const PG = opt('pg', process.env.BENCH_PG ?? 'postgres://postgres@127.0.0.1:5432').replace(/\/+$/, '');
+const ONLY = new Set((opt('only', 'a,b,c,d,e') ?? '').split(',').map((s) => s.trim()));
+const KEEP = args.includes('--keep');
+const RESULTS = resolve(opt('out', join(ROOT, 'bench', 'RESULTS.md')));
+mkdirSync(DATA, { recursive: true });
+mkdirSync(OUT, { recursive: true });
+
+const rel = (p) => relative(ROOT, p) || '.';
+const log = (...m) => console.error('[bench]', ...m);
+// --no-cli measures the baselines only (e.g. while the CLI is being built).
+const cliReady = existsSync(CLI) && !args.includes('--no-cli');
+const results = []; // sections of RESULTS.md
+const commands = []; // exact commands run, in order
+const databases = [];
+
+// ---- data (generated once, never timed) ----
+function ensure(file, script, scriptArgs) {
+  if (existsSync(file)) return file;
+  log(`generating ${rel(file)} …`);
+  const r = spawnSync(process.execPath, [join(ROOT, 'scripts', script), ...scriptArgs, file], { stdio: 'inherit' });
+  if (r.status !== 0) throw new Error(`${script} failed`);
+  return file;
+}
+const csvFile = (n) => ensure(join(DATA, `penalty-${n}.csv`), 'gen-penalty-csv.mjs', [String(n)]);
+const xlsxFile = (n) => ensure(join(DATA, `penalty-${n}.xlsx`), 'gen-penalty-xlsx.mjs', [String(n)]);
+/** Read a file once so every timed run starts from the same (warm) page cache. */
+const warm = (file) => spawnSync('cat', [file], { stdio: ['ignore', 'ignore', 'ignore'] });
+
+// ---- one measured run ----
+function shellQuote(s) {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replaceAll("'", "'\\''")}'`;
+}
+async function run(label, cmd, cmdArgs, env = {}) {
+  // `env -u K` options must precede the assignments.
+  const envText = Object.entries(env)
+    .sort(([, a], [, b]) => Number(a !== undefined) - Number(b !== undefined))
+    .map(([k, v]) => (v === undefined ? `-u ${k}` : `${k}=${shellQuote(v)}`))
+    .join(' ')
+    .replace(/^(?=-u )/, 'env ');
+  const shown = [cmd === process.execPath ? 'node' : cmd, ...cmdArgs].map((a) =>
+    shellQuote(a.startsWith(`${ROOT}/`) ? rel(a) : a),
+  );
+  commands.push(`${envText ? `${envText} ` : ''}${shown.join(' ')}`);
+  const childEnv = { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' };
+  for (const [k, v] of Object.entries(env)) {
+    if (v === undefined) delete childEnv[k];
+    else childEnv[k] = v;
+  }
+  log(`${label}: ${commands.at(-1)}`);
+  const r = await measure(cmd, cmdArgs, { env: childEnv, tmpDir: OUT });
+  const slug = label.replace(/[^\w-]+/g, '_');
+  writeFileSync(join(OUT, `${slug}.stdout.txt`), r.stdout);
+  writeFileSync(join(OUT, `${slug}.stderr.txt`), r.stderr);
+  log(`${label}: exit ${r.code}, ${fmtS(r.wallMs)} s, peak RSS ${fmtMb(r.peakRssMb)} MB`);
+  if (r.code !== 0) log(`${label} stderr (tail):\n${r.stderr.split('\n').slice(-15).join('\n')}`);
+  return r;
+}
+
+function cliMissing(part) {
+  const msg = existsSync(CLI)
+    ? `part ${part}: guiji not run (--no-cli); baseline only.`
+    : `part ${part}: SKIPPED — ${rel(CLI)} is missing; run \`npm run build\` (the CLI is built from cli/main.ts).`;
+  log(msg);
+  return msg;
+}
+
+function benchDb(suffix) {
+  const name = `guiji_bench_${suffix}`;
+  databases.push(name);
+  return freshDatabase(PG, name);
+}
+
+async function migrate(url, label) {
+  const r = await run(`${label}-migrate`, process.execPath, [CLI, 'migrate'], { DATABASE_URL: url });
+  if (r.code !== 0) throw new Error(`guiji migrate failed (exit ${r.code}): ${r.stderr.slice(-2000)}`);
+  return r;
+}
+
+async function ingest(label, file, env, extra = []) {
+  const r = await run(label, process.execPath, [CLI, 'ingest', file, '--county', COUNTY, '--json', ...extra], env);
+  return { ...r, sums: sumBatches(r.stdout) };
+}
+
+const verdict = (ok) => (ok ? 'met' : '**not met**');
+const outcomeText = (s) =>
+  `total ${s.total} = inserted ${s.inserted} + updated ${s.updated} + unchanged ${s.unchanged} + duplicate ${s.duplicate} + rejected ${s.rejected} (warnings ${s.warnings}, batches ${s.batches})`;
+
+// ---- baselines ----
+
+/** psql \copy of the CSV into a temp text table, then one keyed upsert, in one psql session. */
+async function psqlBaseline(file) {
+  const url = benchDb('baseline');
+  const cols = PENALTY_HEADERS.map((_, i) => `c${i + 1}`);
+  // Natural key as DESIGN.md §2 (文号, authority USCC, subject key); in-file repeats collapse first,
+  // since ON CONFLICT cannot touch one row twice in a statement.
+  const docNo = "coalesce(c14, '')";
+  const auth = "coalesce(c27, '')";
+  const subject = "coalesce(nullif(c3, ''), nullif(c13, ''), c1, '')";
+  const sql = [
+    '\\timing on',
+    `CREATE TEMP TABLE tmp (${cols.map((c) => `${c} text`).join(', ')});`,
+    `\\copy tmp from '${file}' csv header`,
+    `CREATE TABLE bench_penalty (${cols.map((c) => `${c} text`).join(', ')}, doc_no text NOT NULL, authority_uscc text NOT NULL, subject_key text NOT NULL, PRIMARY KEY (doc_no, authority_uscc, subject_key));`,
+    `INSERT INTO bench_penalty SELECT DISTINCT ON (${docNo}, ${auth}, ${subject}) ${cols.join(', ')}, ${docNo}, ${auth}, ${subject} FROM tmp ORDER BY ${docNo}, ${auth}, ${subject}`,
+    `  ON CONFLICT (doc_no, authority_uscc, subject_key) DO UPDATE SET ${cols.map((c) => `${c} = EXCLUDED.${c}`).join(', ')};`,
+    '',
+  ].join('\n');
+  const script = join(OUT, 'baseline-copy-upsert.sql');
+  writeFileSync(script, sql);
+  const r = await run('psql-copy-upsert', 'psql', ['-X', '-v', 'ON_ERROR_STOP=1', '-d', url, '-f', script]);
+  if (r.code !== 0) throw new Error(`psql baseline failed: ${r.stderr}`);
+  // \timing prints one "Time: … ms" per statement: create temp, copy, create table, upsert.
+  const steps = [...r.stdout.matchAll(/Time: ([\d.]+) ms/g)].map((m) => Number(m[1]));
+  const loaded = /COPY (\d+)/.exec(r.stdout)?.[1];
+  const upserted = /INSERT 0 (\d+)/.exec(r.stdout)?.[1];
+  return { ...r, steps, loaded: Number(loaded), upserted: Number(upserted), script };
+}
+
+// ---- parts ----
+const state = {};
+
+async function partA() {
+  const file = csvFile(ROWS);
+  warm(file);
+  const base = await psqlBaseline(file);
+  const section = [
+    `## a. ${ROWS.toLocaleString('en')}-row penalty CSV → PostgreSQL`,
+    '',
+    `File: \`${rel(file)}\` (${(statSync(file).size / 2 ** 20).toFixed(0)} MB, UTF-8, generated by \`node scripts/gen-penalty-csv.mjs ${ROWS} ${rel(file)}\`).`,
+    '',
+    `Baseline, one psql session (\`${rel(base.script)}\`): \`\\copy\` into a temp table of 30 text columns, then one \`INSERT … SELECT DISTINCT ON (key) … ON CONFLICT DO UPDATE\` into a table keyed on (文号, 处罚机关USCC, subject key): **${fmtS(base.wallMs)} s** (copy ${fmtS(base.steps[1] ?? 0)} s, upsert ${fmtS(base.steps[3] ?? 0)} s; ${base.loaded} rows copied, ${base.upserted} upserted).`,
+    '',
+  ];
+  if (!cliReady) {
+    results.push([...section, cliMissing('a'), ''].join('\n'));
+    return;
+  }
+  const url = benchDb('csv');
+  await migrate(url, 'a');
+  const r = await ingest('a-ingest-csv', file, { DATABASE_URL: url });
+  state.a = { url, file, first: r };
+  const x = ratio(r.wallMs, base.wallMs);
+  section.push(
+    '| measure | guiji ingest | baseline (psql) | ratio | target |',
+    '|---|---|---|---|---|',
+    `| wall time | ${fmtS(r.wallMs)} s | ${fmtS(base.wallMs)} s | ${x.toFixed(2)}× | ≤ 2× — ${verdict(x <= 2)} |`,
+    `| rows/s | ${Math.round(ROWS / (r.wallMs / 1000)).toLocaleString('en')} | ${Math.round(ROWS / (base.wallMs / 1000)).toLocaleString('en')} | | ≥ 30,000 — ${verdict(ROWS / (r.wallMs / 1000) >= 30_000)} |`,
+    `| peak RSS | ${fmtMb(r.peakRssMb)} MB | (server-side) | | < 300 MB — ${verdict((r.peakRssMb ?? Number.POSITIVE_INFINITY) < 300)} |`,
+    '',
+    `Exit code ${r.code}. Outcomes: ${outcomeText(r.sums)}.`,
+    '',
+  );
+  results.push(section.join('\n'));
+}
+
+async function partB() {
+  if (!cliReady) {
+    results.push(`## b. Re-ingest of the same CSV\n\n${cliMissing('b')}\n`);
+    return;
+  }
+  if (!state.a) await partA();
+  const { url, file, first } = state.a;
+  warm(file);
+  const r = await ingest('b-reingest-csv', file, { DATABASE_URL: url });
+  const x = ratio(r.wallMs, first.wallMs);
+  results.push(
+    [
+      '## b. The same CSV ingested a second time (all unchanged)',
+      '',
+      '| measure | second ingest | first ingest (a) | ratio | target |',
+      '|---|---|---|---|---|',
+      `| wall time | ${fmtS(r.wallMs)} s | ${fmtS(first.wallMs)} s | ${x.toFixed(2)}× | ≤ 1× — ${verdict(x <= 1)} |`,
+      `| peak RSS | ${fmtMb(r.peakRssMb)} MB | ${fmtMb(first.peakRssMb)} MB | | |`,
+      '',
+      `Exit code ${r.code}. Outcomes: ${outcomeText(r.sums)}; expected inserted = updated = 0 and unchanged = first run's inserted + updated (${first.sums.inserted + first.sums.updated}): ${verdict(r.sums.inserted === 0 && r.sums.updated === 0 && r.sums.unchanged === first.sums.inserted + first.sums.updated)}.`,
+      '',
+    ].join('\n'),
+  );
+}
+
+async function partC() {
+  if (!cliReady) {
+    results.push(`## c. Flatness of memory as the CSV grows\n\n${cliMissing('c')}\n`);
+    return;
+  }
+  if (!state.a) await partA();
+  const small = csvFile(SMALL_ROWS);
+  warm(small);
+  const url = benchDb('csv_small');
+  await migrate(url, 'c');
+  const r = await ingest('c-ingest-csv-small', small, { DATABASE_URL: url });
+  const big = state.a.first;
+  const growth = (big.peakRssMb ?? 0) - (r.peakRssMb ?? 0);
+  results.push(
+    [
+      '## c. Peak RSS as the CSV grows',
+      '',
+      '| rows | wall time | rows/s | peak RSS |',
+      '|---|---|---|---|',
+      `| ${SMALL_ROWS.toLocaleString('en')} | ${fmtS(r.wallMs)} s | ${Math.round(SMALL_ROWS / (r.wallMs / 1000)).toLocaleString('en')} | ${fmtMb(r.peakRssMb)} MB |`,
+      `| ${ROWS.toLocaleString('en')} | ${fmtS(big.wallMs)} s | ${Math.round(ROWS / (big.wallMs / 1000)).toLocaleString('en')} | ${fmtMb(big.peakRssMb)} MB |`,
+      '',
+      `Growth for ${(ROWS / SMALL_ROWS).toFixed(0)}× the rows: ${growth.toFixed(0)} MB (target: flat, i.e. within ~32 MB — ${verdict(Math.abs(growth) <= 32)}). Exit code ${r.code}; outcomes at ${SMALL_ROWS}: ${outcomeText(r.sums)}.`,
+      '',
+    ].join('\n'),
+  );
+}
+
+async function partD() {
+  const file = xlsxFile(XLSX_ROWS);
+  warm(file);
+  const bare = await run('d-bare-exceljs-read', process.execPath, [join(ROOT, 'bench', 'bare-xlsx-read.mjs'), file]);
+  let bareInfo = {};
+  try {
+    bareInfo = JSON.parse(bare.stdout.trim().split('\n').at(-1) ?? '{}');
+  } catch {}
+  const section = [
+    `## d. ${XLSX_ROWS.toLocaleString('en')}-row .xlsx → PostgreSQL vs a bare exceljs streaming read`,
+    '',
+    `File: \`${rel(file)}\` (${(statSync(file).size / 2 ** 20).toFixed(1)} MB, generated by \`node scripts/gen-penalty-xlsx.mjs ${XLSX_ROWS} ${rel(file)}\`; dates as date cells, codes as text).`,
+    `Baseline \`bench/bare-xlsx-read.mjs\`: exceljs WorkbookReader (sharedStrings cache, styles cache), every row and cell visited: **${fmtS(bare.wallMs)} s, peak RSS ${fmtMb(bare.peakRssMb)} MB** (${bareInfo.rows ?? '?'} rows incl. header, ${bareInfo.cells ?? '?'} cells).`,
+    '',
+  ];
+  if (!cliReady) {
+    results.push([...section, cliMissing('d'), ''].join('\n'));
+    return;
+  }
+  const url = benchDb('xlsx');
+  await migrate(url, 'd');
+  const r = await ingest('d-ingest-xlsx', file, { DATABASE_URL: url });
+  const x = ratio(r.wallMs, bare.wallMs);
+  const extra = (r.peakRssMb ?? 0) - (bare.peakRssMb ?? 0);
+  section.push(
+    '| measure | guiji ingest | bare exceljs read | ratio / difference | target |',
+    '|---|---|---|---|---|',
+    `| wall time | ${fmtS(r.wallMs)} s | ${fmtS(bare.wallMs)} s | ${x.toFixed(2)}× | ≤ 1.3× — ${verdict(x <= 1.3)} |`,
+    `| peak RSS | ${fmtMb(r.peakRssMb)} MB | ${fmtMb(bare.peakRssMb)} MB | ${extra >= 0 ? '+' : ''}${extra.toFixed(0)} MB | ≤ +64 MB — ${verdict(extra <= 64)} |`,
+    '',
+    `Exit code ${r.code}. Outcomes: ${outcomeText(r.sums)}.`,
+    '',
+  );
+  results.push(section.join('\n'));
+}
+
+async function partE() {
+  const file = ensure(join(DATA, `county-${COUNTY_ROWS}.xlsx`), 'gen-penalty-xlsx.mjs', [
+    String(COUNTY_ROWS),
+    '--seed',
+    '7',
+  ]);
+  warm(file);
+  const base = await run('e-node-start', process.execPath, ['-e', '0']);
+  const section = [
+    `## e. ${COUNTY_ROWS.toLocaleString('en')}-row county .xlsx → embedded warehouse (PGlite), CLI start included`,
+    '',
+    `Baseline \`node -e 0\`: **${fmtS(base.wallMs)} s**.`,
+    '',
+  ];
+  if (!cliReady) {
+    results.push([...section, cliMissing('e'), ''].join('\n'));
+    return;
+  }
+  const home = mkdtempSync(join(tmpdir(), 'guiji-bench-home-'));
+  try {
+    const r = await ingest('e-ingest-embedded', file, {
+      DATABASE_URL: undefined,
+      REDIS_URL: undefined,
+      GUIJI_HOME: home,
+    });
+    section.push(
+      '| measure | guiji ingest (fresh GUIJI_HOME) | node -e 0 | target |',
+      '|---|---|---|---|',
+      `| wall time | ${fmtS(r.wallMs)} s | ${fmtS(base.wallMs)} s | ≤ 3 s — ${verdict(r.code === 0 && r.wallMs <= 3000)} |`,
+      `| peak RSS | ${fmtMb(r.peakRssMb)} MB | ${fmtMb(base.peakRssMb)} MB | |`,
+      '',
+      `Exit code ${r.code}. Outcomes: ${outcomeText(r.sums)}.`,
+      '',
+    );
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
+  results.push(section.join('\n'));
+}
+
+// ---- main ----
+const machine = machineInfo(PG);
+const started = new Date();
+try {
+  if (ONLY.has('a')) await partA();
+  if (ONLY.has('b')) await partB();
+  if (ONLY.has('c')) await partC();
+  if (ONLY.has('d')) await partD();
+  if (ONLY.has('e')) await partE();
+} finally {
+  if (!KEEP) for (const db of databases) dropDatabase(PG, db);
+}
+
+const md = [
+  '# guiji benchmarks',
+  '',
+  `Written by \`bench/run.mjs\` (${started.toISOString()}, ${((Date.now() - started.getTime()) / 1000).toFixed(0)} s). Parts run: ${[...ONLY].join(', ')}; CSV ${ROWS.toLocaleString('en')} rows, small CSV ${SMALL_ROWS.toLocaleString('en')}, xlsx ${XLSX_ROWS.toLocaleString('en')}.`,
+  'Each guiji figure is the real CLI run as a child process, next to a baseline measured in the same run; data generation is not timed, and every input is read once before its timed runs (warm page cache).',
+  '',
+  '## Machine',
+  '',
+  `- CPU: ${machine.cpuModel}; nproc: ${machine.nproc}`,
+  `- Memory (\`free -g\`):\n\n\`\`\`\n${machine.free}\n\`\`\`\n`,
+  `- Node ${machine.node}; PostgreSQL server ${machine.postgres} (${machine.psql}) at ${PG}`,
+  `- Peak RSS: ${rssMethod}`,
+  '',
+  ...results,
+  '## Commands',
+  '',
+  '```sh',
+  ...commands,
+  '```',
+  '',
+].join('\n');
+writeFileSync(RESULTS, md);
+log(`wrote ${rel(RESULTS)}`);
