@@ -1,6 +1,9 @@
 import type { StageContext } from '../src/pipeline.js';
 import { hasError } from '../src/pipeline.js';
+import type { RawRecord } from '../src/source.js';
 import type { Row } from '../src/types.js';
+import type { ThreadPool } from '../src/executors/thread-pool.js';
+import type { ChunkTask, StageSpec } from './chunk-worker.js';
 import { makePipeline } from './stages.js';
 
 /** A chunk after the row stages: rows to stage (with key and hash) and rows to reject. */
@@ -12,8 +15,31 @@ export interface ChunkOutput {
 
 /** Runs the row stages over chunks of one batch. */
 export interface ChunkRunner {
-  run(rows: Row[]): Promise<ChunkOutput>;
+  run(records: RawRecord[], prov: ChunkProvenance): Promise<ChunkOutput>;
+  /** Chunks worth having in flight at once (threads); 1 for the inline runner. */
+  parallelism?: number;
   close(): Promise<void>;
+}
+
+export interface ChunkProvenance {
+  batchId: string;
+  file: string;
+  sheet?: string;
+}
+
+/** Rows from raw records, with the provenance a clerk needs to find them. */
+export function toRows(records: RawRecord[], prov: ChunkProvenance): Row[] {
+  const rows: Row[] = new Array(records.length);
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i] as RawRecord;
+    rows[i] = {
+      prov: { batchId: prov.batchId, file: prov.file, sheet: prov.sheet, rowNumber: r.rowNumber },
+      cells: r.cells,
+      values: {},
+      issues: r.issues ? [...r.issues] : [],
+    };
+  }
+  return rows;
 }
 
 export type ChunkRunnerFactory = (ctx: StageContext) => ChunkRunner;
@@ -30,10 +56,38 @@ export function splitChunk(rows: Row[], stageMs: Record<string, number>): ChunkO
 export const inlineChunkRunner: ChunkRunnerFactory = (ctx) => {
   const pipeline = makePipeline(ctx);
   return {
-    run: async (rows) => {
-      const r = pipeline(rows);
+    run: async (records, prov) => {
+      const r = pipeline(toRows(records, prov));
       return splitChunk(r.rows, r.stageMs);
     },
     close: async () => {},
   };
 };
+
+/** How many chunks a runner can usefully have in flight. */
+export function runnerParallelism(runner: ChunkRunner): number {
+  return runner.parallelism ?? 1;
+}
+
+/**
+ * The row stages in worker threads (large files): each task carries one chunk's records; the pool is
+ * shared by the batches of a process.
+ */
+export function threadChunkRunner(pool: ThreadPool<ChunkTask, ChunkOutput>, threads: number): ChunkRunnerFactory {
+  return (ctx) => {
+    const spec: StageSpec = {
+      batchKey: `${ctx.catalog.id}|${ctx.county}|${Math.random().toString(36).slice(2)}`,
+      catalogId: ctx.catalog.id,
+      county: ctx.county,
+      today: ctx.today,
+      headers: ctx.headers,
+      columns: ctx.columns,
+      defaults: ctx.defaults,
+    };
+    return {
+      run: (records, prov) => pool.run({ spec, prov, records }),
+      parallelism: threads + 1,
+      close: async () => {},
+    };
+  };
+}

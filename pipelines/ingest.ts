@@ -149,8 +149,10 @@ async function ingestSheet(
     });
 
   try {
-    // Keep one chunk in the runner while the next is read and the previous one is written.
-    let pendingWrite: Promise<void> = Promise.resolve();
+    // Chunks go to the runner (several in flight when it has threads) while the reader reads on; writes
+    // to the warehouse are chained so one COPY runs at a time. Any failure ends the batch.
+    let writes: Promise<void> = Promise.resolve();
+    const inflight = new Set<Promise<void>>();
     const handle = async (out: ChunkOutput) => {
       for (const [k, v] of Object.entries(out.stageMs)) stageMs[k] = (stageMs[k] ?? 0) + v;
       counts.rejected += out.rejected.length;
@@ -160,13 +162,13 @@ async function ingestSheet(
         return;
       }
       const t0 = performance.now();
-      await Promise.all([
-        stageRows(deps.warehouse, catalog, batchInfo, out.valid),
-        saveRejections(deps.warehouse, batchInfo, out.rejected, sheet.headers),
-        saveWarnings(deps.warehouse, batchInfo.id, out.valid),
-      ]);
+      await stageRows(deps.warehouse, catalog, batchInfo, out.valid);
+      await saveRejections(deps.warehouse, batchInfo, out.rejected, sheet.headers);
+      await saveWarnings(deps.warehouse, batchInfo.id, out.valid);
       stageMs.stage = (stageMs.stage ?? 0) + (performance.now() - t0);
     };
+    const prov = { batchId: batchInfo.id, file: batchInfo.file, sheet: sheet.sheet };
+    const limit = Math.max(1, runner.parallelism ?? 1);
 
     let chunk: RawRecord[] | undefined = firstChunk;
     let tRead = performance.now();
@@ -174,21 +176,24 @@ async function ingestSheet(
       stageMs.read = (stageMs.read ?? 0) + (performance.now() - tRead);
       if (chunk.length > 0) {
         total += chunk.length;
-        const processing = runner.run(toRows(chunk, batchInfo.id, sheet));
-        const previous = pendingWrite;
-        pendingWrite = processing.then(async (out) => {
-          await previous;
-          await handle(out);
+        const done = runner.run(chunk, prov).then((out) => {
+          writes = writes.then(() => handle(out));
+          return writes;
         });
-        // Bound the work in flight: wait for the write before the last one.
-        await previous;
+        inflight.add(done);
+        done.then(
+          () => inflight.delete(done),
+          () => {},
+        );
+        while (inflight.size >= limit) await Promise.race(inflight);
         progress('read');
       }
       tRead = performance.now();
       const next = await iterator.next();
       chunk = next.done ? undefined : next.value;
     }
-    await pendingWrite;
+    await Promise.all(inflight);
+    await writes;
     await runner.close();
 
     if (dry) {
@@ -247,20 +252,6 @@ async function ingestSheet(
     }
     throw e;
   }
-}
-
-function toRows(records: RawRecord[], batchId: string, sheet: MatchedSheet): Row[] {
-  const rows: Row[] = new Array(records.length);
-  for (let i = 0; i < records.length; i++) {
-    const r = records[i] as RawRecord;
-    rows[i] = {
-      prov: { batchId, file: path.basename(sheet.file), sheet: sheet.sheet, rowNumber: r.rowNumber },
-      cells: r.cells,
-      values: {},
-      issues: r.issues ? [...r.issues] : [],
-    };
-  }
-  return rows;
 }
 
 function warningRow(batchId: string, sheet: MatchedSheet, rowNumber: number, issue: Issue): Row {

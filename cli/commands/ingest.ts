@@ -1,5 +1,9 @@
+import { stat } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
+import type { ChunkOutput, ChunkRunnerFactory } from '../../pipelines/chunk-runner.js';
+import type { ChunkTask } from '../../pipelines/chunk-worker.js';
 import type { FileResult, IngestOptions } from '../../pipelines/ingest.js';
 import type { Context } from '../../src/context.js';
 import { inputError } from '../../src/errors.js';
@@ -40,9 +44,14 @@ export async function runIngest(files: string[], opts: IngestCliOptions): Promis
     const readOpts = toIngestOptions(opts);
     await withContext(opts, async (ctx) => {
       if (readOpts.catalogId) ctx.catalogs.get(readOpts.catalogId); // unknown → exit 2 before any file
-      for (const file of files) {
-        const result = await ingestOne(ctx, file, readOpts, opts.json === true);
-        if (result.error) exit = Math.max(exit, reportError(result.error, opts.json === true));
+      const threads = await threadsFor(files);
+      try {
+        for (const file of files) {
+          const result = await ingestOne(ctx, file, readOpts, opts.json === true, threads?.runner);
+          if (result.error) exit = Math.max(exit, reportError(result.error, opts.json === true));
+        }
+      } finally {
+        await threads?.close();
       }
     });
   } catch (e) {
@@ -73,7 +82,30 @@ function toIngestOptions(opts: IngestCliOptions): IngestOptions {
   };
 }
 
-async function ingestOne(ctx: Context, file: string, opts: IngestOptions, json: boolean): Promise<FileResult> {
+/** Files above this size get the row stages in worker threads (below it, starting threads costs more than it saves). */
+const THREADS_ABOVE_BYTES = 8 * 1024 * 1024;
+
+async function threadsFor(files: string[]): Promise<{ runner: ChunkRunnerFactory; close(): Promise<void> } | undefined> {
+  const sizes = await Promise.all(files.map((f) => stat(f).then((s) => s.size, () => 0)));
+  if (!sizes.some((s) => s > THREADS_ABOVE_BYTES)) return undefined;
+  const [{ makeThreadPool }, { threadChunkRunner }] = await Promise.all([
+    import('../../src/executors/thread-pool.js'),
+    import('../../pipelines/chunk-runner.js'),
+  ]);
+  const threads = availableParallelism();
+  const pool = makeThreadPool<ChunkTask, ChunkOutput>(new URL('../../pipelines/chunk-worker.js', import.meta.url), {
+    threads,
+  });
+  return { runner: threadChunkRunner(pool, threads), close: () => pool.close() };
+}
+
+async function ingestOne(
+  ctx: Context,
+  file: string,
+  opts: IngestOptions,
+  json: boolean,
+  runner?: ChunkRunnerFactory,
+): Promise<FileResult> {
   let rows = 0;
   let phase = 'read';
   const started = Date.now();
@@ -92,6 +124,7 @@ async function ingestOne(ctx: Context, file: string, opts: IngestOptions, json: 
       reference: ctx.reference,
       clock: ctx.clock,
       logger: ctx.logger,
+      runner,
       onProgress: (p) => {
         rows = p.rows;
         phase = p.phase;

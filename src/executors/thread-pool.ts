@@ -1,0 +1,38 @@
+import { availableParallelism } from 'node:os';
+import { Piscina } from 'piscina';
+
+/** A pool of worker threads running one task module (its default export). */
+export interface ThreadPool<I, O> {
+  run(task: I): Promise<O>;
+  /** Tasks queued or running. */
+  readonly pending: number;
+  close(): Promise<void>;
+}
+
+export interface ThreadPoolOptions {
+  /** Threads; default: the machine's cores. */
+  threads?: number;
+}
+
+/**
+ * Worker threads for the CPU-heavy row stages. The task module is passed in (src/ does not know the
+ * pipeline); it must be built JavaScript, so this is used from `dist/` only.
+ */
+export function makeThreadPool<I, O>(taskModule: URL, opts: ThreadPoolOptions = {}): ThreadPool<I, O> {
+  const threads = Math.max(1, opts.threads ?? availableParallelism());
+  const piscina = new Piscina({
+    filename: taskModule.href,
+    minThreads: threads,
+    maxThreads: threads,
+    // Rows are large messages; a short queue keeps memory flat and lets the reader feel back-pressure.
+    maxQueue: threads * 2,
+    idleTimeout: 30_000,
+  });
+  return {
+    run: (task) => piscina.run(task) as Promise<O>,
+    get pending() {
+      return piscina.queueSize + piscina.utilization;
+    },
+    close: () => piscina.destroy(),
+  };
+}
