@@ -1,29 +1,14 @@
+import { catalogAliasIndex, normalizeHeader } from '../src/catalog/aliases.js';
 import type { Catalog, FieldDef } from '../src/catalog/types.js';
 import type { CellValue, ColumnBinding } from '../src/types.js';
 
 /** How many rows from the top a header is looked for in (title and note rows may sit above it). */
 export const HEADER_SCAN_ROWS = 20;
 
-// Compiled once: header normalisation runs per header cell, but the patterns never change.
 const INVISIBLE = /[\s\u200B-\u200D\u2060\uFEFF]+/gu;
-const OPEN_BRACKETS = /[[{【〔〖「『]/gu;
-const CLOSE_BRACKETS = /[\]}】〕〗」』]/gu;
-const EDGE_MARKERS = /^[*★☆※#]+|[*★☆※:]+$/gu;
-const HINTS = /\((?:必填项?|选填项?|非必填|可选|必须填写|(?:单位:?)?万?元)\)/gu;
 
-/**
- * Normalised key of a header text, used for matching only (the original text is kept for the clerk):
- * NFKC, no whitespace or line breaks, no `*`/`★`/`※` markers, no `(必填)`/`(选填)` or unit hints,
- * one bracket style, upper case (so `xk_wsh` matches `XK_WSH`).
- */
-export function headerKey(text: string): string {
-  let s = text.normalize('NFKC').replace(INVISIBLE, '');
-  s = s.replace(OPEN_BRACKETS, '(').replace(CLOSE_BRACKETS, ')');
-  s = s.replace(EDGE_MARKERS, '');
-  s = s.replace(HINTS, '');
-  s = s.replace(EDGE_MARKERS, '');
-  return s.toUpperCase();
-}
+/** Normalised key of a header text, used for matching only (the original text is kept for the clerk). */
+export const headerKey = normalizeHeader;
 
 /** The money unit a header states, e.g. `罚款金额（元）` → 元, `罚款金额\n（万元）` → 万元. */
 export function unitFromHeader(text: string): '元' | '万元' | undefined {
@@ -39,26 +24,17 @@ export type HeaderIndex = ReadonlyMap<string, FieldDef>;
 const indexCache = new WeakMap<Catalog, HeaderIndex>();
 
 /**
- * Header key → field for one catalog, from each field's title, column code, snake_case name and
- * aliases. Computed once per catalog (catalogs are immutable). On a key shared by two fields the
- * earlier field wins.
+ * Header key → field for one catalog, from the catalog's alias index (titles, column codes, names and
+ * aliases; the loader refuses a catalog where one key would name two fields). Computed once per catalog.
  */
 export function buildHeaderIndex(catalog: Catalog): HeaderIndex {
   const cached = indexCache.get(catalog);
   if (cached) return cached;
   const index = new Map<string, FieldDef>();
-  const add = (text: string | undefined, field: FieldDef): void => {
-    if (!text) return;
-    const key = headerKey(text);
-    if (key && !index.has(key)) index.set(key, field);
-  };
-  for (const field of catalog.fields) {
-    add(field.title, field);
-    add(field.column, field);
-    add(field.name, field);
+  for (const [key, name] of catalog.headerIndex ?? catalogAliasIndex(catalog)) {
+    const field = catalog.byName.get(name);
+    if (field) index.set(key, field);
   }
-  // Aliases after every title/code so a loose alias never shadows another field's own name.
-  for (const field of catalog.fields) for (const alias of field.aliases) add(alias, field);
   indexCache.set(catalog, index);
   return index;
 }

@@ -1,21 +1,30 @@
 import type { Catalog, FieldDef } from './types.js';
 
+// Compiled once: header normalisation runs per header cell, but the patterns never change.
+const INVISIBLE = /[\s\u200B-\u200D\u2060\uFEFF]+/gu;
+const OPEN_BRACKETS = /[[{【〔〖「『]/gu;
+const CLOSE_BRACKETS = /[\]}】〕〗」』]/gu;
+const EDGE_MARKERS = /^[*★☆※#]+|[*★☆※:]+$/gu;
 // Decorations clerks add to header cells that do not change which item is meant (domain.md §7.1).
-const HINTS = /\((?:必填|选填|必须|可选|非必填|万元|元)\)/g;
-const NOISE = /[\s\u200b-\u200d\ufeff*★☆]/g;
+const HINTS = /\((?:必填项?|选填项?|非必填|可选|必须填写|(?:单位:?)?万?元)\)/gu;
 
 /**
- * The key a header cell and an alias are matched on: NFKC (full-width → ASCII, so `（` → `(`),
- * no whitespace or zero-width characters, no `*`/`★` marks, no `(必填)`-style or unit hints,
- * upper-case (column codes come as `XK_WSH` and `xk_wsh`).
+ * The key a header cell and an alias are matched on: NFKC (full-width → ASCII, so `（` → `(`), no
+ * whitespace, line breaks or zero-width characters, no `*`/`★`/`※` marks, no `(必填)`-style or unit
+ * hints, one bracket style, upper-case (column codes come as `XK_WSH` and `xk_wsh`).
  */
 export function normalizeHeader(text: string): string {
-  return text.normalize('NFKC').replace(NOISE, '').replace(HINTS, '').toUpperCase();
+  let s = text.normalize('NFKC').replace(INVISIBLE, '');
+  s = s.replace(OPEN_BRACKETS, '(').replace(CLOSE_BRACKETS, ')');
+  s = s.replace(EDGE_MARKERS, '');
+  s = s.replace(HINTS, '');
+  s = s.replace(EDGE_MARKERS, '');
+  return s.toUpperCase();
 }
 
-/** Every header spelling of a field: its title, its column code and its aliases. */
+/** Every header spelling of a field: its title, its column code, its snake_case name and its aliases. */
 export function headerSpellings(field: FieldDef): string[] {
-  return [field.title, field.column, ...field.aliases];
+  return [field.title, field.column, field.name, ...field.aliases];
 }
 
 /** Two fields of one catalog share a normalised header spelling. */
