@@ -33,7 +33,12 @@ export function fixtureConfig(): GuijiConfig {
 }
 
 /** Ingests a file in-process, as `guiji ingest` does, with the clock pinned to the fixtures' day. */
-export function ingestForTest(wh: Warehouse, file: string, opts: IngestOptions = {}, now = FIXTURE_TODAY): Promise<FileResult> {
+export function ingestForTest(
+  wh: Warehouse,
+  file: string,
+  opts: IngestOptions = {},
+  now = FIXTURE_TODAY,
+): Promise<FileResult> {
   return ingestFile(
     {
       config: fixtureConfig(),

@@ -1,0 +1,11 @@
+// The migrations the runner applies, in order (rewritten by scripts/gen-migration.mjs; keep it in step with the files).
+import type { WarehouseMigration } from '../src/warehouse/migrate.js';
+import * as m001 from './001_ledger.js';
+import * as m002 from './002_admin_penalty.js';
+import * as m003 from './003_admin_license.js';
+
+export const migrations: readonly WarehouseMigration[] = [
+  { name: '001_ledger', up: m001.up, down: m001.down },
+  { name: '002_admin_penalty', up: m002.up, down: m002.down },
+  { name: '003_admin_license', up: m003.up, down: m003.down },
+];

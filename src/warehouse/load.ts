@@ -1,0 +1,336 @@
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import pgCopy from 'pg-copy-streams';
+import type { Catalog } from '../catalog/types.js';
+import { internalError } from '../errors.js';
+import type { Row } from '../types.js';
+import { COPY_NULL, copyEscape, copyScalar, fieldEncoders } from './copy-text.js';
+import { catalogTables, fieldColumns } from './ddl.js';
+import { ident } from './ident.js';
+import type { Warehouse } from './open.js';
+
+/** The batch a load belongs to (lineage written on every staged row). */
+export interface StageBatch {
+  id: string;
+  county: string;
+  file: string;
+  sheet?: string | null;
+}
+
+/** Rows per COPY write. */
+const COPY_PIECE_ROWS = 2000;
+
+/**
+ * Puts valid rows (with `key` and `hash` set) of a batch into the catalog's staging table.
+ * Re-staging the same rows is harmless: the call first deletes the batch's staged rows in its row-number
+ * range, in the same transaction. PostgreSQL gets COPY FROM STDIN (pg-copy-streams); PGlite gets COPY
+ * from a Blob (`/dev/blob`), both in COPY text format.
+ */
+export async function stageRows(wh: Warehouse, catalog: Catalog, batch: StageBatch, rows: Row[]): Promise<number> {
+  if (rows.length === 0) return 0;
+  const t = catalogTables(catalog);
+  const fields = fieldColumns(catalog).map((c) => c.name);
+  const encoders = fieldEncoders(catalog.fields);
+  const columns = [
+    'batch_id',
+    'county',
+    'source_file',
+    'source_sheet',
+    'row_number',
+    'record_key',
+    'content_hash',
+    'subject_key',
+    ...fields,
+  ];
+  const copySql = `COPY ${ident(t.staging)} (${columns.map(ident).join(', ')}) FROM STDIN`;
+  // Per-batch constant columns are escaped once.
+  const prefix = `${copyEscape(batch.id)}\t${copyScalar(batch.county)}\t${copyScalar(batch.file)}\t${copyScalar(batch.sheet ?? null)}\t`;
+  let lo = Number.POSITIVE_INFINITY;
+  let hi = Number.NEGATIVE_INFINITY;
+  for (const r of rows) {
+    if (r.key === undefined || r.hash === undefined) {
+      throw internalError(
+        'STAGE_WITHOUT_KEY',
+        '内部错误：尚未计算自然键的行被送去入库。',
+        `row ${r.prov.rowNumber} has no key/hash`,
+        { row: r.prov.rowNumber },
+      );
+    }
+    const n = r.prov.rowNumber;
+    if (n < lo) lo = n;
+    if (n > hi) hi = n;
+  }
+  const encodeRow = (r: Row): string => {
+    const v = r.values;
+    const sk = v.subject_key;
+    let line = `${prefix}${r.prov.rowNumber}\t${copyEscape(r.key as string)}\t${copyEscape(r.hash as string)}\t${typeof sk === 'string' && sk !== '' ? copyEscape(sk) : COPY_NULL}`;
+    for (let i = 0; i < fields.length; i++)
+      line += `\t${(encoders[i] as (x: unknown) => string)(v[fields[i] as string])}`;
+    return `${line}\n`;
+  };
+  function* pieces(): Generator<string> {
+    for (let i = 0; i < rows.length; i += COPY_PIECE_ROWS) {
+      let s = '';
+      const end = Math.min(rows.length, i + COPY_PIECE_ROWS);
+      for (let j = i; j < end; j++) s += encodeRow(rows[j] as Row);
+      yield s;
+    }
+  }
+  await wh.knex.transaction(async (trx) => {
+    await trx.raw(`DELETE FROM ${ident(t.staging)} WHERE batch_id = ? AND row_number BETWEEN ? AND ?`, [
+      batch.id,
+      lo,
+      hi,
+    ]);
+    if (wh.kind === 'postgres') {
+      const conn = (await trx.client.acquireConnection()) as { query(s: unknown): NodeJS.WritableStream };
+      const sink = conn.query(pgCopy.from(copySql));
+      await pipeline(Readable.from(pieces()), sink);
+    } else {
+      const text = [...pieces()].join('');
+      await trx.raw(copySql.replace('FROM STDIN', "FROM '/dev/blob'")).options({ blob: new Blob([text]) });
+    }
+  });
+  return rows.length;
+}
+
+export interface MergeOptions {
+  /** Winners merged per transaction (a range of row numbers this wide). Default 50,000. */
+  chunkRows?: number;
+  onProgress?: (p: { mergedRows: number; firstRow: number; lastRow: number; lastRowOfBatch: number }) => void;
+}
+
+export interface MergeResult {
+  inserted: number;
+  updated: number;
+  unchanged: number;
+  duplicate: number;
+  /** Losers whose content differed from the winner's (the pipeline warns DUPLICATE_DIFFERS on them). */
+  duplicateWarnings: Array<{ rowNumber: number; winnerRow: number }>;
+}
+
+function num(v: unknown): number {
+  return v === null || v === undefined ? 0 : Number(v);
+}
+
+/**
+ * Merges every staged row of a batch into the catalog table. Call it once all rows are staged.
+ *
+ * 1. Dedup over the whole batch: among rows with one record_key only the highest row number is merged
+ *    ("the last valid one wins"); the losers are recorded in merge_duplicates and removed from staging,
+ *    in one transaction.
+ * 2. The winners are merged in row-number ranges, one transaction per range: the current version of each
+ *    record whose hash changed is copied to `<table>_history`, then one INSERT … ON CONFLICT upsert; only
+ *    rows that are new or changed reach it (an all-unchanged re-load writes nothing). The range's counts
+ *    go to merge_chunks in the same transaction. The batch's staged rows are deleted at the end.
+ *
+ * Re-running after a crash (even with the batch staged again from the file) counts every row once:
+ * staged rows inside ranges already in merge_chunks, and recorded losers, are dropped first; the result
+ * is summed from merge_chunks and merge_duplicates, which only ever hold committed work.
+ */
+export async function mergeBatch(
+  wh: Warehouse,
+  catalog: Catalog,
+  batchId: string,
+  opts: MergeOptions = {},
+): Promise<MergeResult> {
+  const chunkRows = Math.max(1, opts.chunkRows ?? 50_000);
+  const t = catalogTables(catalog);
+  const S = ident(t.staging);
+  const knex = wh.knex;
+
+  await knex.transaction(async (trx) => {
+    // Hash the batch's keys in memory: staging statistics are usually stale here, and a sort of the whole
+    // batch spilling to disk costs seconds.
+    await trx.raw("SET LOCAL work_mem = '256MB'");
+    await trx.raw('SET LOCAL enable_sort = off');
+    await trx.raw(
+      `DELETE FROM ${S} s USING merge_chunks c
+       WHERE c.batch_id = ? AND s.batch_id = c.batch_id AND s.row_number BETWEEN c.first_row AND c.last_row`,
+      [batchId],
+    );
+    await trx.raw(
+      `INSERT INTO merge_duplicates (batch_id, row_number, winner_row, differs)
+       SELECT ?, x.row_number, x.winner_row, x.content_hash <> x.winner_hash
+       FROM (
+         SELECT s.row_number, s.content_hash,
+                first_value(s.row_number) OVER w AS winner_row,
+                first_value(s.content_hash) OVER w AS winner_hash
+         FROM ${S} s
+         JOIN (SELECT record_key FROM ${S} WHERE batch_id = ? GROUP BY record_key HAVING count(*) > 1) d
+           ON d.record_key = s.record_key
+         WHERE s.batch_id = ?
+         WINDOW w AS (PARTITION BY s.record_key ORDER BY s.row_number DESC)
+       ) x
+       WHERE x.row_number <> x.winner_row
+       ON CONFLICT (batch_id, row_number) DO NOTHING`,
+      [batchId, batchId, batchId],
+    );
+    await trx.raw(
+      `DELETE FROM ${S} s USING merge_duplicates d
+       WHERE d.batch_id = ? AND s.batch_id = d.batch_id AND s.row_number = d.row_number`,
+      [batchId],
+    );
+  });
+
+  const range = (
+    await knex.raw(`SELECT min(row_number) AS lo, max(row_number) AS hi FROM ${S} WHERE batch_id = ?`, [batchId])
+  ).rows[0] as { lo: number | null; hi: number | null };
+  if (range.lo !== null && range.hi !== null) {
+    const mergeSql = mergeStatement(catalog);
+    const lo = num(range.lo);
+    const hi = num(range.hi);
+    let mergedRows = 0;
+    for (let from = lo; from <= hi; from += chunkRows) {
+      const to = Math.min(hi, from + chunkRows - 1);
+      const winners = await knex.transaction(async (trx) => {
+        // Probe the table's primary key per staged row: the cost then follows the chunk, not the size of
+        // the whole warehouse (a hash join would scan every record of the table for every chunk).
+        await trx.raw('SET LOCAL enable_hashjoin = off');
+        await trx.raw('SET LOCAL enable_mergejoin = off');
+        // `cand` is materialised once per chunk: keep it in memory rather than in temp files.
+        await trx.raw("SET LOCAL work_mem = '256MB'");
+        const r = (await trx.raw(mergeSql, [batchId, from, to, batchId, batchId, from, to])).rows[0] as Record<
+          string,
+          unknown
+        >;
+        const n = num(r.winners);
+        if (n === 0) return 0;
+        const inserted = num(r.inserted);
+        const updated = num(r.updated);
+        await trx.raw(
+          `INSERT INTO merge_chunks (batch_id, first_row, last_row, inserted, updated, unchanged)
+           VALUES (?, ?, ?, ?, ?, ?)`,
+          [batchId, from, to, inserted, updated, n - inserted - updated],
+        );
+        return n;
+      });
+      mergedRows += winners;
+      opts.onProgress?.({ mergedRows, firstRow: from, lastRow: to, lastRowOfBatch: hi });
+    }
+  }
+
+  // Staged rows of merged ranges are dead weight now (a re-run would drop them anyway, see above).
+  await knex.raw(`DELETE FROM ${S} WHERE batch_id = ?`, [batchId]);
+
+  const sums = (
+    await knex.raw(
+      `SELECT sum(inserted) AS inserted, sum(updated) AS updated, sum(unchanged) AS unchanged
+       FROM merge_chunks WHERE batch_id = ?`,
+      [batchId],
+    )
+  ).rows[0] as Record<string, unknown>;
+  const dups = (
+    await knex.raw(
+      'SELECT row_number, winner_row, differs FROM merge_duplicates WHERE batch_id = ? ORDER BY row_number',
+      [batchId],
+    )
+  ).rows as Array<{ row_number: number; winner_row: number; differs: boolean }>;
+  return {
+    inserted: num(sums.inserted),
+    updated: num(sums.updated),
+    unchanged: num(sums.unchanged),
+    duplicate: dups.length,
+    duplicateWarnings: dups
+      .filter((d) => d.differs)
+      .map((d) => ({ rowNumber: num(d.row_number), winnerRow: num(d.winner_row) })),
+  };
+}
+
+/**
+ * One statement per chunk (bindings: batch, from, to, batch, batch, from, to). `cand` holds the range's
+ * winners that are new or changed; `hist` archives the versions they replace (data-modifying CTEs see
+ * the snapshot before the upsert, so it copies the old version); `up` upserts, and `xmax = 0` on the
+ * returned row tells an insert from an update.
+ */
+export function mergeStatement(catalog: Catalog): string {
+  const t = catalogTables(catalog);
+  const M = ident(t.main);
+  const H = ident(t.history);
+  const S = ident(t.staging);
+  const fields = fieldColumns(catalog).map((c) => ident(c.name));
+  const mainCols = [
+    '"record_key"',
+    ...fields,
+    '"subject_key"',
+    '"content_hash"',
+    '"version"',
+    '"county"',
+    '"batch_id"',
+    '"source_file"',
+    '"source_sheet"',
+    '"source_row"',
+    '"first_loaded_at"',
+    '"updated_at"',
+  ];
+  const fromCand = [
+    'c.record_key',
+    ...fields.map((f) => `c.${f}`),
+    'c.subject_key',
+    'c.content_hash',
+    '1',
+    'c.county',
+    'c.batch_id',
+    'c.source_file',
+    'c.source_sheet',
+    'c.row_number',
+    'now()',
+    'now()',
+  ];
+  const overwrite = [
+    ...fields,
+    '"subject_key"',
+    '"content_hash"',
+    '"county"',
+    '"batch_id"',
+    '"source_file"',
+    '"source_sheet"',
+    '"source_row"',
+  ].map((c) => `${c} = excluded.${c}`);
+  return `WITH cand AS MATERIALIZED (
+  SELECT s.*, t.record_key IS NOT NULL AS existed FROM ${S} s LEFT JOIN ${M} t ON t.record_key = s.record_key
+  WHERE s.batch_id = ? AND s.row_number BETWEEN ? AND ?
+    AND (t.record_key IS NULL OR t.content_hash <> s.content_hash)
+),
+hist AS (
+  INSERT INTO ${H} (${mainCols.join(', ')}, "superseded_at", "superseded_by_batch")
+  SELECT ${mainCols.map((c) => `t.${c}`).join(', ')}, now(), ?
+  FROM cand c JOIN ${M} t ON t.record_key = c.record_key
+  WHERE c.existed
+  ON CONFLICT (record_key, version) DO NOTHING
+  RETURNING 1
+),
+up AS (
+  INSERT INTO ${M} AS t (${mainCols.join(', ')})
+  SELECT ${fromCand.join(', ')} FROM cand c
+  ON CONFLICT (record_key) DO UPDATE SET ${overwrite.join(', ')}, "version" = t.version + 1, "updated_at" = now()
+  WHERE t.content_hash IS DISTINCT FROM excluded.content_hash
+  RETURNING (t.xmax = 0) AS ins
+)
+SELECT count(*) FILTER (WHERE ins) AS inserted,
+       count(*) FILTER (WHERE NOT ins) AS updated,
+       (SELECT count(*) FROM hist) AS archived,
+       (SELECT count(*) FROM ${S} WHERE batch_id = ? AND row_number BETWEEN ? AND ?) AS winners
+FROM up`;
+}
+
+/** Current content hash of each given record key that the warehouse holds (for dry runs). */
+export async function lookupExisting(wh: Warehouse, catalog: Catalog, keys: string[]): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  const M = ident(catalogTables(catalog).main);
+  const unique = [...new Set(keys)];
+  for (let i = 0; i < unique.length; i += 5000) {
+    const part = unique.slice(i, i + 5000);
+    const res = await wh.knex.raw(`SELECT record_key, content_hash FROM ${M} WHERE record_key = ANY(?::text[])`, [
+      part,
+    ]);
+    for (const r of res.rows as Array<{ record_key: string; content_hash: string }>)
+      out.set(r.record_key, r.content_hash);
+  }
+  return out;
+}
+
+/** Drops a batch's staged rows (after a failure, or a dry run that staged nothing but wants to be sure). */
+export async function clearStaging(wh: Warehouse, catalog: Catalog, batchId: string): Promise<void> {
+  await wh.knex.raw(`DELETE FROM ${ident(catalogTables(catalog).staging)} WHERE batch_id = ?`, [batchId]);
+}

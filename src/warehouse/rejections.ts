@@ -1,0 +1,163 @@
+import { maskIdNumber } from '../identifiers/index.js';
+import type { CellValue, Issue, Row } from '../types.js';
+import type { Warehouse } from './open.js';
+
+export interface RejectionBatch {
+  id: string;
+  catalog: string;
+  county: string;
+  file: string;
+  sheet?: string | null;
+}
+
+const CHUNK = 500;
+
+/**
+ * Header text → cell as the file had it. A header that appears twice keeps both cells: the second is
+ * stored under `header#<column number>`.
+ */
+export function cellsByHeader(headers: readonly string[], cells: readonly CellValue[]): Record<string, CellValue> {
+  const out: Record<string, CellValue> = {};
+  const n = Math.max(headers.length, cells.length);
+  for (let i = 0; i < n; i++) {
+    const cell = cells[i] ?? null;
+    let h = headers[i] ?? '';
+    if (h === '') h = `#${i + 1}`;
+    if (Object.hasOwn(out, h)) h = `${h}#${i + 1}`;
+    out[h] = cell;
+  }
+  return out;
+}
+
+/**
+ * Stores rejected rows with their original cells, the values cleaned so far and every issue. Bulk,
+ * chunked; re-saving the same (batch, row) replaces it (a retried chunk changes nothing twice).
+ * Personal IDs are stored as they are: the warehouse is not public output; `listRejections` masks them.
+ */
+export async function saveRejections(
+  wh: Warehouse,
+  batch: RejectionBatch,
+  rows: readonly Row[],
+  headers: readonly string[],
+): Promise<number> {
+  for (let i = 0; i < rows.length; i += CHUNK) {
+    const part = rows.slice(i, i + CHUNK).map((r) => ({
+      batch_id: batch.id,
+      catalog: batch.catalog,
+      county: batch.county,
+      file: batch.file,
+      sheet: batch.sheet ?? null,
+      row_number: r.prov.rowNumber,
+      cells: JSON.stringify(cellsByHeader(headers, r.cells)),
+      values: JSON.stringify(r.values),
+      issues: JSON.stringify(r.issues),
+    }));
+    await wh.knex('rejections').insert(part).onConflict(['batch_id', 'row_number']).merge();
+  }
+  return rows.length;
+}
+
+/** Stores the warnings of loaded or duplicate rows (rows without warnings are skipped). */
+export async function saveWarnings(wh: Warehouse, batchId: string, rows: readonly Row[]): Promise<number> {
+  const withWarnings = rows.filter((r) => r.issues.some((i) => i.severity === 'warning'));
+  for (let i = 0; i < withWarnings.length; i += CHUNK) {
+    const part = withWarnings.slice(i, i + CHUNK).map((r) => ({
+      batch_id: batchId,
+      row_number: r.prov.rowNumber,
+      record_key: r.key ?? null,
+      issues: JSON.stringify(r.issues.filter((x) => x.severity === 'warning')),
+    }));
+    await wh.knex('row_warnings').insert(part).onConflict(['batch_id', 'row_number']).merge();
+  }
+  return withWarnings.length;
+}
+
+export type RejectionStatus = 'open' | 'fixed' | 'discarded';
+
+export interface RejectionRecord {
+  id: number;
+  batchId: string;
+  catalog: string;
+  county: string | null;
+  file: string;
+  sheet: string | null;
+  rowNumber: number;
+  cells: Record<string, CellValue>;
+  values: Record<string, unknown>;
+  issues: Issue[];
+  status: RejectionStatus;
+  createdAt: Date;
+}
+
+export interface ListRejectionsOptions {
+  batchId?: string;
+  status?: RejectionStatus;
+  limit?: number;
+  offset?: number;
+  /** Field names whose values are personal (catalog fields with `personal`); masked in `values`. */
+  personalFields?: ReadonlySet<string>;
+}
+
+// An 18-digit resident ID (last may be X) or a 15-digit one, alone in a cell.
+const ID_LIKE = /^\s*(?:\d{17}[\dXx]|\d{15})\s*$/;
+
+const ID_IN_TEXT = /(?<![0-9A-Za-z])(?:\d{17}[\dXx]|\d{15})(?![0-9A-Za-z])/g;
+
+function maskIfId(v: unknown): unknown {
+  return typeof v === 'string' && ID_LIKE.test(v) ? maskIdNumber(v.trim()) : v;
+}
+
+/**
+ * Rejections for public output (CLI, review page): personal ID numbers are masked — values of the given
+ * personal fields, and any cell, value or issue value that looks like a resident ID number.
+ */
+export async function listRejections(wh: Warehouse, opts: ListRejectionsOptions = {}): Promise<RejectionRecord[]> {
+  let q = wh
+    .knex('rejections')
+    .select('id', 'batch_id', 'catalog', 'county', 'file', 'sheet', 'row_number', 'cells', 'values', 'issues', 'status')
+    .select('created_at')
+    .orderBy([{ column: 'batch_id' }, { column: 'row_number' }])
+    .limit(opts.limit ?? 100)
+    .offset(opts.offset ?? 0);
+  if (opts.batchId !== undefined) q = q.where('batch_id', opts.batchId);
+  if (opts.status !== undefined) q = q.where('status', opts.status);
+  const rows = (await q) as Record<string, unknown>[];
+  const personal = opts.personalFields ?? new Set<string>();
+  return rows.map((r) => {
+    const cells = parseJson(r.cells) as Record<string, CellValue>;
+    const values = parseJson(r.values) as Record<string, unknown>;
+    const issues = parseJson(r.issues) as Issue[];
+    for (const k of Object.keys(cells)) cells[k] = maskIfId(cells[k]) as CellValue;
+    for (const k of Object.keys(values)) {
+      const v = values[k];
+      values[k] = personal.has(k) && typeof v === 'string' ? maskIdNumber(v) : maskIfId(v);
+    }
+    for (const i of issues) {
+      i.zh = i.zh.replace(ID_IN_TEXT, maskIdNumber);
+      i.en = i.en.replace(ID_IN_TEXT, maskIdNumber);
+      if (i.value === undefined) continue;
+      i.value =
+        i.field !== undefined && personal.has(i.field) && typeof i.value === 'string'
+          ? maskIdNumber(i.value)
+          : maskIfId(i.value);
+    }
+    return {
+      id: Number(r.id),
+      batchId: r.batch_id as string,
+      catalog: r.catalog as string,
+      county: (r.county as string | null) ?? null,
+      file: r.file as string,
+      sheet: (r.sheet as string | null) ?? null,
+      rowNumber: Number(r.row_number),
+      cells,
+      values,
+      issues,
+      status: r.status as RejectionStatus,
+      createdAt: new Date(r.created_at as string | Date),
+    };
+  });
+}
+
+function parseJson(v: unknown): unknown {
+  return typeof v === 'string' ? JSON.parse(v) : v;
+}

@@ -1,0 +1,249 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadCatalogs } from '../../src/catalog/load.js';
+import type { Row } from '../../src/types.js';
+import { createBatch, finishBatch, getBatch, listBatches } from '../../src/warehouse/batches.js';
+import { lookupExisting, mergeBatch, stageRows } from '../../src/warehouse/load.js';
+import { listRejections, saveRejections, saveWarnings } from '../../src/warehouse/rejections.js';
+import { penaltyRow, withKey } from '../helpers/penalty-rows.js';
+import { describeEachWarehouse, openTestWarehouse, type TestWarehouse } from '../helpers/warehouses.js';
+
+const catalog = loadCatalogs().get('admin-penalty');
+const batchInfo = (id: string) => ({ id, county: '230102', file: 'f.xlsx', sheet: 'S1' });
+
+/** Rows numbered from 2 (row 1 is the header), content n = row index. */
+function rows(batchId: string, count: number, over: (n: number) => Record<string, unknown> = () => ({})): Row[] {
+  return Array.from({ length: count }, (_, i) => penaltyRow(catalog, batchId, i + 2, i, over(i)));
+}
+
+describeEachWarehouse('warehouse load', (kind) => {
+  let t: TestWarehouse;
+  beforeAll(async () => {
+    t = await openTestWarehouse(kind, 'load');
+  });
+  afterAll(async () => {
+    await t?.dispose();
+  });
+
+  const count = async (table: string) => Number((await t.wh.knex.raw(`SELECT count(*) AS n FROM ${table}`)).rows[0].n);
+
+  async function load(id: string, list: Row[], chunkRows?: number) {
+    await createBatch(t.wh, { id, file: 'f.xlsx', sheet: 'S1', catalog: catalog.id, county: '230102' });
+    // Staged in two calls, as the pipeline stages chunk by chunk.
+    const half = Math.floor(list.length / 2);
+    await stageRows(t.wh, catalog, batchInfo(id), list.slice(0, half));
+    await stageRows(t.wh, catalog, batchInfo(id), list.slice(half));
+    const r = await mergeBatch(t.wh, catalog, id, chunkRows !== undefined ? { chunkRows } : {});
+    expect(r.inserted + r.updated + r.unchanged + r.duplicate).toBe(list.length);
+    return r;
+  }
+
+  describe('one record set through its life', () => {
+    it('first load inserts every row, with lineage', async () => {
+      const r = await load('b1', rows('b1', 40), 7);
+      expect(r).toMatchObject({ inserted: 40, updated: 0, unchanged: 0, duplicate: 0 });
+      expect(await count('admin_penalty')).toBe(40);
+      const one = (await t.wh.knex('admin_penalty').where('source_row', 5).first()) as Record<string, unknown>;
+      expect(one).toMatchObject({
+        batch_id: 'b1',
+        source_file: 'f.xlsx',
+        source_sheet: 'S1',
+        county: '230102',
+        version: 1,
+      });
+      expect(one.subject_name).toBe('某某运输有限公司3');
+      expect(one.penalty_types).toEqual(['罚款']);
+      expect(Number(one.fine_amount_wan_yuan)).toBe(0.2);
+      expect(await count('admin_penalty_staging')).toBe(0);
+    });
+
+    it('an identical re-load is all unchanged and writes nothing', async () => {
+      const before = await t.wh
+        .knex('admin_penalty')
+        .select('record_key', 'updated_at', 'batch_id')
+        .orderBy('record_key');
+      const r = await load('b2', rows('b2', 40), 7);
+      expect(r).toMatchObject({ inserted: 0, updated: 0, unchanged: 40, duplicate: 0 });
+      const after = await t.wh
+        .knex('admin_penalty')
+        .select('record_key', 'updated_at', 'batch_id')
+        .orderBy('record_key');
+      expect(after).toEqual(before);
+      expect(await count('admin_penalty_history')).toBe(0);
+    });
+
+    it('one changed row gives one update; the old version stays in history', async () => {
+      const list = rows('b3', 40, (n) =>
+        n === 10 ? { penalty_content: '罚款3000元', fine_amount_wan_yuan: 0.3 } : {},
+      );
+      const r = await load('b3', list, 7);
+      expect(r).toMatchObject({ inserted: 0, updated: 1, unchanged: 39, duplicate: 0 });
+      const cur = (await t.wh.knex('admin_penalty').where('record_key', list[10]?.key).first()) as Record<
+        string,
+        unknown
+      >;
+      expect(cur).toMatchObject({ version: 2, batch_id: 'b3', penalty_content: '罚款3000元' });
+      const hist = await t.wh.knex('admin_penalty_history').select();
+      expect(hist).toHaveLength(1);
+      expect(hist[0]).toMatchObject({
+        record_key: list[10]?.key,
+        version: 1,
+        batch_id: 'b1',
+        penalty_content: '罚款2000元',
+        superseded_by_batch: 'b3',
+      });
+    });
+
+    it('lookupExisting returns the current hashes of known keys only', async () => {
+      const list = rows('x', 3);
+      const m = await lookupExisting(t.wh, catalog, [...list.map((r) => r.key as string), 'no-such-key']);
+      expect(m.size).toBe(3);
+      expect(m.get(list[0]?.key as string)).toBe(list[0]?.hash);
+    });
+  });
+
+  it('duplicates in a batch: the last valid row wins, across chunks, and differing losers are reported', async () => {
+    const list = rows('d1', 30, (n) => ({ decision_doc_no: `D〔2024〕${n}号` }));
+    // row 5 and row 27 (far apart, different chunks) share a key with different content: 27 wins.
+    list[3] = penaltyRow(catalog, 'd1', 5, 25, { decision_doc_no: 'D〔2024〕25号', violation_facts: 'older text' });
+    // rows 8 and 9 are identical: 9 wins, no warning.
+    list[7] = penaltyRow(catalog, 'd1', 9, 6, { decision_doc_no: 'D〔2024〕6号' });
+    const r = await load('d1', list, 4);
+    expect(r.duplicate).toBe(2);
+    expect(r.inserted).toBe(28);
+    expect(r.duplicateWarnings).toEqual([{ rowNumber: 5, winnerRow: 27 }]);
+    const w = (await t.wh.knex('admin_penalty').where('record_key', list[25]?.key).first()) as Record<string, unknown>;
+    expect(w.source_row).toBe(27);
+    expect(w.violation_facts).toBe('车辆超限 25');
+  });
+
+  it('a merge interrupted after some chunks and re-run (even re-staged) counts every row once', async () => {
+    const list = rows('c1', 25, (n) => ({ decision_doc_no: `C〔2024〕${n}号` }));
+    list[20] = penaltyRow(catalog, 'c1', 22, 1, { decision_doc_no: 'C〔2024〕1号', remarks: 'later' });
+    await createBatch(t.wh, { id: 'c1', file: 'f.xlsx', catalog: catalog.id, county: '230102' });
+    await stageRows(t.wh, catalog, batchInfo('c1'), list);
+    let chunks = 0;
+    await expect(
+      mergeBatch(t.wh, catalog, 'c1', {
+        chunkRows: 5,
+        onProgress: () => {
+          if (++chunks === 2) throw new Error('crash');
+        },
+      }),
+    ).rejects.toThrow('crash');
+    expect(await count("admin_penalty WHERE batch_id = 'c1'")).toBeGreaterThan(0);
+    // The pipeline restarts from the file: everything staged again, then merged.
+    await stageRows(t.wh, catalog, batchInfo('c1'), list);
+    const r = await mergeBatch(t.wh, catalog, 'c1', { chunkRows: 5 });
+    expect(r).toMatchObject({ inserted: 24, updated: 0, unchanged: 0, duplicate: 1 });
+    expect(r.duplicateWarnings).toEqual([{ rowNumber: 3, winnerRow: 22 }]);
+    expect(await count("admin_penalty WHERE batch_id = 'c1'")).toBe(24);
+  });
+
+  it('re-staging the same rows does not double them', async () => {
+    const list = rows('s1', 10, (n) => ({ decision_doc_no: `S〔2024〕${n}号` }));
+    await stageRows(t.wh, catalog, batchInfo('s1'), list);
+    await stageRows(t.wh, catalog, batchInfo('s1'), list);
+    expect(await count("admin_penalty_staging WHERE batch_id = 's1'")).toBe(10);
+    const r = await mergeBatch(t.wh, catalog, 's1');
+    expect(r).toMatchObject({ inserted: 10, duplicate: 0 });
+  });
+
+  it('values with tabs, newlines, backslashes, quotes, commas and NULLs arrive exactly', async () => {
+    const nasty = 'a\tb\nc\\d\re "q" \\N {x,y} 中文';
+    const row = penaltyRow(catalog, 'e1', 2, 9000, {
+      decision_doc_no: 'E1',
+      violation_facts: nasty,
+      penalty_types: ['罚款', 'a,b', 'q"uote', 'back\\slash', 'tab\tnl\n', ''],
+      remarks: '',
+      fine_amount_wan_yuan: 12345678.123456,
+      confiscation_amount_wan_yuan: null,
+    });
+    const r = await load('e1', [withKey(catalog, row)]);
+    expect(r.inserted).toBe(1);
+    const got = (await t.wh.knex('admin_penalty').where('record_key', row.key).first()) as Record<string, unknown>;
+    expect(got.violation_facts).toBe(nasty);
+    expect(got.penalty_types).toEqual(['罚款', 'a,b', 'q"uote', 'back\\slash', 'tab\tnl\n', '']);
+    expect(got.remarks).toBeNull();
+    expect(got.confiscation_amount_wan_yuan).toBeNull();
+    expect(String(got.fine_amount_wan_yuan)).toBe('12345678.123456');
+    expect(got.decision_date).not.toBeNull();
+  });
+
+  it('the ledger records counts and timings; rejections keep cells and mask IDs in listings', async () => {
+    await createBatch(t.wh, {
+      id: 'L1',
+      file: '县.xlsx',
+      sheet: null,
+      catalog: catalog.id,
+      county: '230102',
+      fileSha256: 'ab',
+    });
+    expect((await getBatch(t.wh, 'L1'))?.status).toBe('running');
+    const bad: Row = {
+      prov: { batchId: 'L1', file: '县.xlsx', rowNumber: 7 },
+      cells: ['张三', '230102199001011234', null, 12.5],
+      values: { subject_name: '张三', subject_id_no: '230102199001011234' },
+      issues: [
+        {
+          code: 'RESIDENT_ID_CHECKSUM',
+          severity: 'error',
+          field: 'subject_id_no',
+          header: '证件号码',
+          value: '230102199001011234',
+          zh: '证件号码 230102199001011234 校验位不对',
+          en: 'bad check digit',
+        },
+      ],
+    };
+    await saveRejections(
+      t.wh,
+      { id: 'L1', catalog: catalog.id, county: '230102', file: '县.xlsx' },
+      [bad],
+      ['行政相对人名称', '证件号码', '备注', '备注'],
+    );
+    await saveRejections(
+      t.wh,
+      { id: 'L1', catalog: catalog.id, county: '230102', file: '县.xlsx' },
+      [bad],
+      ['行政相对人名称', '证件号码', '备注', '备注'],
+    );
+    const raw = await t.wh.knex('rejections').where('batch_id', 'L1');
+    expect(raw).toHaveLength(1);
+    const cells = typeof raw[0].cells === 'string' ? JSON.parse(raw[0].cells) : raw[0].cells;
+    expect(cells).toEqual({ 行政相对人名称: '张三', 证件号码: '230102199001011234', 备注: null, '备注#4': 12.5 });
+    const [pub] = await listRejections(t.wh, { batchId: 'L1', limit: 10 });
+    expect(pub?.cells.证件号码).toBe('2301**********1234');
+    expect(pub?.values.subject_id_no).toBe('2301**********1234');
+    expect(pub?.issues[0]?.value).toBe('2301**********1234');
+    expect(pub?.issues[0]?.zh).not.toContain('230102199001011234');
+    expect(pub?.rowNumber).toBe(7);
+
+    const warned = penaltyRow(catalog, 'L1', 9, 1);
+    warned.issues.push({ code: 'SUBJECT_OUTSIDE_COUNTY', severity: 'warning', zh: '外县', en: 'outside' });
+    expect(await saveWarnings(t.wh, 'L1', [warned, penaltyRow(catalog, 'L1', 10, 2)])).toBe(1);
+
+    await finishBatch(
+      t.wh,
+      'L1',
+      {
+        counts: { inserted: 3, updated: 0, unchanged: 0, duplicate: 0, rejected: 1 },
+        total: 4,
+        warnings: 1,
+        stageMs: { read: 12, load: 30 },
+      },
+      'done',
+    );
+    const b = await getBatch(t.wh, 'L1');
+    expect(b).toMatchObject({
+      status: 'done',
+      total: 4,
+      inserted: 3,
+      rejected: 1,
+      warnings: 1,
+      stageMs: { read: 12, load: 30 },
+      fileSha256: 'ab',
+    });
+    expect(b?.finishedAt).toBeInstanceOf(Date);
+    expect((await listBatches(t.wh, { limit: 100 })).map((x) => x.id)).toContain('L1');
+  });
+});
