@@ -1,14 +1,22 @@
+import type { Catalog } from '../src/catalog/types.js';
+import type { ThreadPool } from '../src/executors/thread-pool.js';
 import type { StageContext } from '../src/pipeline.js';
 import { hasError } from '../src/pipeline.js';
 import type { RawRecord } from '../src/source.js';
 import type { Row } from '../src/types.js';
-import type { ThreadPool } from '../src/executors/thread-pool.js';
+import { type EncodedStaging, encodeStaging, type StageBatch } from '../src/warehouse/copy-text.js';
 import type { ChunkTask, StageSpec } from './chunk-worker.js';
 import { makePipeline } from './stages.js';
 
 /** A chunk after the row stages: rows to stage (with key and hash) and rows to reject. */
 export interface ChunkOutput {
-  valid: Row[];
+  /** Rows to stage, as rows (inline runner, dry runs) … */
+  valid: Row[] | null;
+  /** … or already encoded for COPY (thread runner: only a string crosses the thread boundary). */
+  staged: EncodedStaging | null;
+  validCount: number;
+  /** Valid rows that carry warnings (stored with the batch). Their cells are dropped. */
+  warned: Row[];
   rejected: Row[];
   stageMs: Record<string, number>;
 }
@@ -45,11 +53,26 @@ export function toRows(records: RawRecord[], prov: ChunkProvenance): Row[] {
 export type ChunkRunnerFactory = (ctx: StageContext) => ChunkRunner;
 
 /** Splits a processed chunk by outcome. */
-export function splitChunk(rows: Row[], stageMs: Record<string, number>): ChunkOutput {
+export function splitChunk(
+  rows: Row[],
+  stageMs: Record<string, number>,
+  encode?: StageBatch & { catalog: Catalog },
+): ChunkOutput {
   const valid: Row[] = [];
   const rejected: Row[] = [];
-  for (const r of rows) (hasError(r) ? rejected : valid).push(r);
-  return { valid, rejected, stageMs };
+  const warned: Row[] = [];
+  for (const r of rows) {
+    if (hasError(r)) rejected.push(r);
+    else {
+      valid.push(r);
+      if (r.issues.length > 0) warned.push({ ...r, cells: [] });
+    }
+  }
+  if (!encode) return { valid, staged: null, validCount: valid.length, warned, rejected, stageMs };
+  const t0 = performance.now();
+  const staged = encodeStaging(encode.catalog, encode, valid);
+  stageMs.encode = (stageMs.encode ?? 0) + (performance.now() - t0);
+  return { valid: null, staged, validCount: valid.length, warned, rejected, stageMs };
 }
 
 /** The row stages in this thread: right for county files of a few thousand rows. */
@@ -73,7 +96,11 @@ export function runnerParallelism(runner: ChunkRunner): number {
  * The row stages in worker threads (large files): each task carries one chunk's records; the pool is
  * shared by the batches of a process.
  */
-export function threadChunkRunner(pool: ThreadPool<ChunkTask, ChunkOutput>, threads: number): ChunkRunnerFactory {
+export function threadChunkRunner(
+  pool: ThreadPool<ChunkTask, ChunkOutput>,
+  threads: number,
+  opts: { encode: boolean } = { encode: true },
+): ChunkRunnerFactory {
   return (ctx) => {
     const spec: StageSpec = {
       batchKey: `${ctx.catalog.id}|${ctx.county}|${Math.random().toString(36).slice(2)}`,
@@ -83,6 +110,7 @@ export function threadChunkRunner(pool: ThreadPool<ChunkTask, ChunkOutput>, thre
       headers: ctx.headers,
       columns: ctx.columns,
       defaults: ctx.defaults,
+      encode: opts.encode,
     };
     return {
       run: (records, prov) => pool.run({ spec, prov, records }),

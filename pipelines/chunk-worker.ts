@@ -19,11 +19,14 @@ export interface StageSpec {
   headers: string[];
   columns: ColumnBinding[];
   defaults: CountyDefaults;
+  /** Encode valid rows for COPY here (false for dry runs, which need the rows). */
+  encode: boolean;
 }
 
 export interface ChunkTask {
   spec: StageSpec;
   prov: { batchId: string; file: string; sheet?: string };
+
   records: RawRecord[];
 }
 
@@ -54,6 +57,15 @@ function pipelineFor(spec: StageSpec): (rows: Row[]) => PipelineResult {
 }
 
 export default function runChunk(task: ChunkTask): ChunkOutput {
-  const result = pipelineFor(task.spec)(toRows(task.records, task.prov));
-  return splitChunk(result.rows, result.stageMs);
+  const { spec, prov } = task;
+  const result = pipelineFor(spec)(toRows(task.records, prov));
+  if (!spec.encode) return splitChunk(result.rows, result.stageMs);
+  const catalog = (catalogs ?? loadCatalogs()).get(spec.catalogId);
+  return splitChunk(result.rows, result.stageMs, {
+    catalog,
+    id: prov.batchId,
+    county: spec.county,
+    file: prov.file,
+    sheet: prov.sheet ?? null,
+  });
 }

@@ -18,7 +18,7 @@ import type { ReferenceData, StageContext } from '../src/pipeline.js';
 import type { MatchedSheet, RawRecord, ReadOptions, SkippedSheet } from '../src/source.js';
 import { type BatchSummary, emptyCounts, type Issue, type Logger, type OutcomeCounts, type Row } from '../src/types.js';
 import { createBatch, finishBatch } from '../src/warehouse/batches.js';
-import { lookupExisting, mergeBatch, stageRows } from '../src/warehouse/load.js';
+import { lookupExisting, mergeBatch, stageEncoded, stageRows } from '../src/warehouse/load.js';
 import type { Warehouse } from '../src/warehouse/open.js';
 import { saveRejections, saveWarnings } from '../src/warehouse/rejections.js';
 import { type ChunkOutput, type ChunkRunner, type ChunkRunnerFactory, inlineChunkRunner } from './chunk-runner.js';
@@ -156,16 +156,19 @@ async function ingestSheet(
     const handle = async (out: ChunkOutput) => {
       for (const [k, v] of Object.entries(out.stageMs)) stageMs[k] = (stageMs[k] ?? 0) + v;
       counts.rejected += out.rejected.length;
-      warnings += countWarnings(out.valid);
+      warnings += countWarnings(out.warned);
       if (dry) {
-        dry.add(out.valid);
+        dry.add(out.valid ?? []);
         return;
       }
-      const t0 = performance.now();
-      await stageRows(deps.warehouse, catalog, batchInfo, out.valid);
-      await saveRejections(deps.warehouse, batchInfo, out.rejected, sheet.headers);
-      await saveWarnings(deps.warehouse, batchInfo.id, out.valid);
+      let t0 = performance.now();
+      if (out.staged) await stageEncoded(deps.warehouse, catalog, batchInfo.id, out.staged);
+      else if (out.valid) await stageRows(deps.warehouse, catalog, batchInfo, out.valid);
       stageMs.stage = (stageMs.stage ?? 0) + (performance.now() - t0);
+      t0 = performance.now();
+      await saveRejections(deps.warehouse, batchInfo, out.rejected, sheet.headers);
+      await saveWarnings(deps.warehouse, batchInfo.id, out.warned);
+      stageMs.reject = (stageMs.reject ?? 0) + (performance.now() - t0);
     };
     const prov = { batchId: batchInfo.id, file: batchInfo.file, sheet: sheet.sheet };
     const limit = Math.max(1, runner.parallelism ?? 1);

@@ -65,6 +65,8 @@ export function makeKeyer(ctx: StageContext): (rows: Row[]) => StageReport {
       for (let i = 0; i < parts.length; i++)
         key += (i === 0 ? '' : KEY_SEPARATOR) + (parts[i] as (v: Record<string, unknown>) => string)(v);
       row.key = key;
+      // Derived, not a catalog field (the hash below ignores it): the warehouse stores it for lookups.
+      v[SUBJECT_KEY] = subjectKey(catalog, v);
       row.hash = contentHash(names, v);
       keyed++;
     }

@@ -44,7 +44,7 @@ export async function runIngest(files: string[], opts: IngestCliOptions): Promis
     const readOpts = toIngestOptions(opts);
     await withContext(opts, async (ctx) => {
       if (readOpts.catalogId) ctx.catalogs.get(readOpts.catalogId); // unknown → exit 2 before any file
-      const threads = await threadsFor(files);
+      const threads = await threadsFor(files, readOpts.dryRun === true);
       try {
         for (const file of files) {
           const result = await ingestOne(ctx, file, readOpts, opts.json === true, threads?.runner);
@@ -85,8 +85,18 @@ function toIngestOptions(opts: IngestCliOptions): IngestOptions {
 /** Files above this size get the row stages in worker threads (below it, starting threads costs more than it saves). */
 const THREADS_ABOVE_BYTES = 8 * 1024 * 1024;
 
-async function threadsFor(files: string[]): Promise<{ runner: ChunkRunnerFactory; close(): Promise<void> } | undefined> {
-  const sizes = await Promise.all(files.map((f) => stat(f).then((s) => s.size, () => 0)));
+async function threadsFor(
+  files: string[],
+  dryRun: boolean,
+): Promise<{ runner: ChunkRunnerFactory; close(): Promise<void> } | undefined> {
+  const sizes = await Promise.all(
+    files.map((f) =>
+      stat(f).then(
+        (s) => s.size,
+        () => 0,
+      ),
+    ),
+  );
   if (!sizes.some((s) => s > THREADS_ABOVE_BYTES)) return undefined;
   const [{ makeThreadPool }, { threadChunkRunner }] = await Promise.all([
     import('../../src/executors/thread-pool.js'),
@@ -96,7 +106,7 @@ async function threadsFor(files: string[]): Promise<{ runner: ChunkRunnerFactory
   const pool = makeThreadPool<ChunkTask, ChunkOutput>(new URL('../../pipelines/chunk-worker.js', import.meta.url), {
     threads,
   });
-  return { runner: threadChunkRunner(pool, threads), close: () => pool.close() };
+  return { runner: threadChunkRunner(pool, threads, { encode: !dryRun }), close: () => pool.close() };
 }
 
 async function ingestOne(

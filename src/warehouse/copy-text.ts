@@ -1,4 +1,6 @@
-import type { FieldDef } from '../catalog/types.js';
+import type { Catalog, FieldDef } from '../catalog/types.js';
+import { internalError } from '../errors.js';
+import type { Row } from '../types.js';
 
 /**
  * PostgreSQL COPY text format (the default format): columns separated by a tab, rows by a newline,
@@ -53,4 +55,73 @@ export type CellEncoder = (v: unknown) => string;
 /** One encoder per field, chosen once per catalog (not per cell). */
 export function fieldEncoders(fields: readonly FieldDef[]): CellEncoder[] {
   return fields.map((f) => (f.sqlType.trim().endsWith('[]') ? copyArray : copyScalar));
+}
+
+/** The batch a staged row belongs to (lineage written on every staged row). */
+export interface StageBatch {
+  id: string;
+  county: string;
+  file: string;
+  sheet?: string | null;
+}
+
+/** Rows of one chunk encoded for COPY into the staging table: built where the rows are (a worker thread). */
+export interface EncodedStaging {
+  text: string;
+  count: number;
+  /** Row-number range of the chunk (a re-stage first deletes it). */
+  lo: number;
+  hi: number;
+}
+
+/** Staging columns in COPY order (the same order `encodeStaging` writes). */
+export function stagingCopyColumns(catalog: Catalog): string[] {
+  return [
+    'batch_id',
+    'county',
+    'source_file',
+    'source_sheet',
+    'row_number',
+    'record_key',
+    'content_hash',
+    'subject_key',
+    ...catalog.fields.map((f) => f.name),
+  ];
+}
+
+const encoderCache = new WeakMap<Catalog, { names: string[]; encoders: CellEncoder[] }>();
+
+/** Encodes valid rows (with `key` and `hash` set) as COPY text for the staging table. Pure: no driver. */
+export function encodeStaging(catalog: Catalog, batch: StageBatch, rows: readonly Row[]): EncodedStaging {
+  let plan = encoderCache.get(catalog);
+  if (!plan) {
+    plan = { names: catalog.fields.map((f) => f.name), encoders: fieldEncoders(catalog.fields) };
+    encoderCache.set(catalog, plan);
+  }
+  const { names, encoders } = plan;
+  // Per-batch constant columns are escaped once.
+  const prefix = `${copyEscape(batch.id)}\t${copyScalar(batch.county)}\t${copyScalar(batch.file)}\t${copyScalar(batch.sheet ?? null)}\t`;
+  let lo = Number.POSITIVE_INFINITY;
+  let hi = Number.NEGATIVE_INFINITY;
+  const lines: string[] = new Array(rows.length);
+  for (let r = 0; r < rows.length; r++) {
+    const row = rows[r] as Row;
+    if (row.key === undefined || row.hash === undefined) {
+      throw internalError(
+        'STAGE_WITHOUT_KEY',
+        '内部错误：尚未计算自然键的行被送去入库。',
+        `row ${row.prov.rowNumber} has no key/hash`,
+        { row: row.prov.rowNumber },
+      );
+    }
+    const n = row.prov.rowNumber;
+    if (n < lo) lo = n;
+    if (n > hi) hi = n;
+    const v = row.values;
+    const sk = v.subject_key;
+    let line = `${prefix}${n}\t${copyEscape(row.key)}\t${copyEscape(row.hash)}\t${typeof sk === 'string' && sk !== '' ? copyEscape(sk) : COPY_NULL}`;
+    for (let i = 0; i < names.length; i++) line += `\t${(encoders[i] as CellEncoder)(v[names[i] as string])}`;
+    lines[r] = line;
+  }
+  return { text: rows.length ? `${lines.join('\n')}\n` : '', count: rows.length, lo, hi };
 }

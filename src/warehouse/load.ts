@@ -4,21 +4,12 @@ import pgCopy from 'pg-copy-streams';
 import type { Catalog } from '../catalog/types.js';
 import { internalError } from '../errors.js';
 import type { Row } from '../types.js';
-import { COPY_NULL, copyEscape, copyScalar, fieldEncoders } from './copy-text.js';
+import { type EncodedStaging, encodeStaging, type StageBatch, stagingCopyColumns } from './copy-text.js';
 import { catalogTables, fieldColumns } from './ddl.js';
 import { ident } from './ident.js';
 import type { Warehouse } from './open.js';
 
-/** The batch a load belongs to (lineage written on every staged row). */
-export interface StageBatch {
-  id: string;
-  county: string;
-  file: string;
-  sheet?: string | null;
-}
-
-/** Rows per COPY write. */
-const COPY_PIECE_ROWS = 2000;
+export type { StageBatch } from './copy-text.js';
 
 /**
  * Puts valid rows (with `key` and `hash` set) of a batch into the catalog's staging table.
@@ -28,70 +19,50 @@ const COPY_PIECE_ROWS = 2000;
  */
 export async function stageRows(wh: Warehouse, catalog: Catalog, batch: StageBatch, rows: Row[]): Promise<number> {
   if (rows.length === 0) return 0;
+  return stageEncoded(wh, catalog, batch.id, encodeStaging(catalog, batch, rows));
+}
+
+/** Writes rows already encoded by `encodeStaging` (e.g. in a worker thread) into the staging table. */
+export async function stageEncoded(
+  wh: Warehouse,
+  catalog: Catalog,
+  batchId: string,
+  enc: EncodedStaging,
+): Promise<number> {
+  if (enc.count === 0) return 0;
   const t = catalogTables(catalog);
-  const fields = fieldColumns(catalog).map((c) => c.name);
-  const encoders = fieldEncoders(catalog.fields);
-  const columns = [
-    'batch_id',
-    'county',
-    'source_file',
-    'source_sheet',
-    'row_number',
-    'record_key',
-    'content_hash',
-    'subject_key',
-    ...fields,
-  ];
-  const copySql = `COPY ${ident(t.staging)} (${columns.map(ident).join(', ')}) FROM STDIN`;
-  // Per-batch constant columns are escaped once.
-  const prefix = `${copyEscape(batch.id)}\t${copyScalar(batch.county)}\t${copyScalar(batch.file)}\t${copyScalar(batch.sheet ?? null)}\t`;
-  let lo = Number.POSITIVE_INFINITY;
-  let hi = Number.NEGATIVE_INFINITY;
-  for (const r of rows) {
-    if (r.key === undefined || r.hash === undefined) {
-      throw internalError(
-        'STAGE_WITHOUT_KEY',
-        '内部错误：尚未计算自然键的行被送去入库。',
-        `row ${r.prov.rowNumber} has no key/hash`,
-        { row: r.prov.rowNumber },
-      );
-    }
-    const n = r.prov.rowNumber;
-    if (n < lo) lo = n;
-    if (n > hi) hi = n;
-  }
-  const encodeRow = (r: Row): string => {
-    const v = r.values;
-    const sk = v.subject_key;
-    let line = `${prefix}${r.prov.rowNumber}\t${copyEscape(r.key as string)}\t${copyEscape(r.hash as string)}\t${typeof sk === 'string' && sk !== '' ? copyEscape(sk) : COPY_NULL}`;
-    for (let i = 0; i < fields.length; i++)
-      line += `\t${(encoders[i] as (x: unknown) => string)(v[fields[i] as string])}`;
-    return `${line}\n`;
-  };
-  function* pieces(): Generator<string> {
-    for (let i = 0; i < rows.length; i += COPY_PIECE_ROWS) {
-      let s = '';
-      const end = Math.min(rows.length, i + COPY_PIECE_ROWS);
-      for (let j = i; j < end; j++) s += encodeRow(rows[j] as Row);
-      yield s;
-    }
-  }
+  const copySql = `COPY ${ident(t.staging)} (${stagingCopyColumns(catalog).map(ident).join(', ')}) FROM STDIN`;
   await wh.knex.transaction(async (trx) => {
     await trx.raw(`DELETE FROM ${ident(t.staging)} WHERE batch_id = ? AND row_number BETWEEN ? AND ?`, [
-      batch.id,
-      lo,
-      hi,
+      batchId,
+      enc.lo,
+      enc.hi,
     ]);
     if (wh.kind === 'postgres') {
-      const conn = (await trx.client.acquireConnection()) as { query(s: unknown): NodeJS.WritableStream };
-      const sink = conn.query(pgCopy.from(copySql));
-      await pipeline(Readable.from(pieces()), sink);
+      // A transaction's client hands out the transaction's own connection: delete and copy commit together.
+      const conn = await trx.client.acquireConnection();
+      const sink = (conn as { query(s: unknown): NodeJS.WritableStream }).query(pgCopy.from(copySql));
+      await pipeline(Readable.from(pieces(enc.text)), sink);
     } else {
-      const text = [...pieces()].join('');
-      await trx.raw(copySql.replace('FROM STDIN', "FROM '/dev/blob'")).options({ blob: new Blob([text]) });
+      await trx.raw(copySql.replace('FROM STDIN', "FROM '/dev/blob'")).options({ blob: new Blob([enc.text]) });
     }
   });
-  return rows.length;
+  return enc.count;
+}
+
+/** Splits COPY text into writes of about 1 MB at line ends (one huge write would sit in memory twice). */
+function* pieces(text: string): Generator<string> {
+  const size = 1 << 20;
+  let from = 0;
+  while (from < text.length) {
+    let to = Math.min(text.length, from + size);
+    if (to < text.length) {
+      const nl = text.indexOf('\n', to);
+      to = nl < 0 ? text.length : nl + 1;
+    }
+    yield text.slice(from, to);
+    from = to;
+  }
 }
 
 export interface MergeOptions {
