@@ -4,7 +4,6 @@ import { inputError } from '../src/errors.js';
 import type { ReadOptions, SheetEvent } from '../src/source.js';
 import { openCsv } from './csv/read-csv.js';
 import { sniffFile } from './sniff.js';
-import { readXlsx } from './xlsx/read-xlsx.js';
 
 /**
  * Every sheet of a county file, matched to a catalog or skipped with a reason. The reader is
@@ -30,6 +29,8 @@ export async function* openSource(
   }
   const sniffed = await sniffFile(path);
   if (sniffed.kind === 'xlsx') {
+    // exceljs is large: load it only for workbooks (a CSV run, and its start-up, never pays for it).
+    const { readXlsx } = await import('./xlsx/read-xlsx.js');
     yield* readXlsx(path, catalogs, opts);
     return;
   }

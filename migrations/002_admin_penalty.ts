@@ -49,7 +49,6 @@ const UP: string[] = [
   "updated_at" timestamp with time zone NOT NULL DEFAULT now(),
   PRIMARY KEY (record_key)
 )`,
-  `CREATE INDEX "admin_penalty_subject_idx" ON "admin_penalty" (subject_key)`,
   `CREATE TABLE "admin_penalty_history" (
   "record_key" text NOT NULL,
   "subject_name" text,

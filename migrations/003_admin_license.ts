@@ -47,7 +47,6 @@ const UP: string[] = [
   "updated_at" timestamp with time zone NOT NULL DEFAULT now(),
   PRIMARY KEY (record_key)
 )`,
-  `CREATE INDEX "admin_license_subject_idx" ON "admin_license" (subject_key)`,
   `CREATE TABLE "admin_license_history" (
   "record_key" text NOT NULL,
   "subject_name" text,

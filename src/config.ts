@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { Ajv } from 'ajv';
 import { configError } from './errors.js';
@@ -23,6 +24,8 @@ export interface GuijiConfig {
   /** Zone that decides "today" (default Asia/Shanghai whatever the machine's zone). */
   timeZone: string;
   counties: Record<string, CountyConfig>;
+  /** Worker threads for the row stages of large files ($GUIJI_THREADS; default: the machine's cores). */
+  threads: number;
   /** The config file read, if any. */
   configFile?: string;
 }
@@ -87,6 +90,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: LoadConfi
     logLevel: nonEmpty(env.LOG_LEVEL) ?? 'warn',
     timeZone,
     counties: file.counties ?? {},
+    threads: threadCount(env.GUIJI_THREADS),
     configFile,
   };
 }
@@ -124,6 +128,19 @@ function checkTimeZone(tz: string): void {
   } catch {
     throw configError('CONFIG_TIMEZONE', `时区 ${tz} 无效。`, `unknown time zone ${tz}`);
   }
+}
+
+function threadCount(v: string | undefined): number {
+  if (v === undefined || v.trim() === '') return availableParallelism();
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 64) {
+    throw configError(
+      'CONFIG_THREADS',
+      `GUIJI_THREADS 应为 0 到 64 的整数（0 表示不用工作线程），而不是“${v}”。`,
+      `GUIJI_THREADS must be an integer 0..64, got ${v}`,
+    );
+  }
+  return n;
 }
 
 function nonEmpty(v: string | undefined): string | undefined {

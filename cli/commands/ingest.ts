@@ -1,5 +1,4 @@
 import { stat } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
 import type { ChunkOutput, ChunkRunnerFactory } from '../../pipelines/chunk-runner.js';
@@ -44,7 +43,7 @@ export async function runIngest(files: string[], opts: IngestCliOptions): Promis
     const readOpts = toIngestOptions(opts);
     await withContext(opts, async (ctx) => {
       if (readOpts.catalogId) ctx.catalogs.get(readOpts.catalogId); // unknown → exit 2 before any file
-      const threads = await threadsFor(files, readOpts.dryRun === true);
+      const threads = await threadsFor(files, ctx.config.threads, readOpts.dryRun === true);
       try {
         for (const file of files) {
           const result = await ingestOne(ctx, file, readOpts, opts.json === true, threads?.runner);
@@ -87,6 +86,7 @@ const THREADS_ABOVE_BYTES = 8 * 1024 * 1024;
 
 async function threadsFor(
   files: string[],
+  threads: number,
   dryRun: boolean,
 ): Promise<{ runner: ChunkRunnerFactory; close(): Promise<void> } | undefined> {
   const sizes = await Promise.all(
@@ -97,12 +97,11 @@ async function threadsFor(
       ),
     ),
   );
-  if (!sizes.some((s) => s > THREADS_ABOVE_BYTES)) return undefined;
+  if (threads === 0 || !sizes.some((s) => s > THREADS_ABOVE_BYTES)) return undefined;
   const [{ makeThreadPool }, { threadChunkRunner }] = await Promise.all([
     import('../../src/executors/thread-pool.js'),
     import('../../pipelines/chunk-runner.js'),
   ]);
-  const threads = availableParallelism();
   const pool = makeThreadPool<ChunkTask, ChunkOutput>(new URL('../../pipelines/chunk-worker.js', import.meta.url), {
     threads,
   });

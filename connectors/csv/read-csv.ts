@@ -14,7 +14,7 @@ import { CsvSplitter, type RecordProblem } from './split.js';
 const PREFIX_BYTES = 1 << 20;
 /** Bytes read per step of the main pass. */
 const READ_BYTES = 1 << 20;
-const DEFAULT_CHUNK = 5000;
+const DEFAULT_CHUNK = 2000;
 
 /** How a CSV file is to be read, as guessed (or overridden) from its first bytes. */
 export interface CsvFormat extends CsvDialect {

@@ -4,14 +4,14 @@ import { Piscina } from 'piscina';
 /** A pool of worker threads running one task module (its default export). */
 export interface ThreadPool<I, O> {
   run(task: I): Promise<O>;
-  /** Tasks queued or running. */
-  readonly pending: number;
   close(): Promise<void>;
 }
 
 export interface ThreadPoolOptions {
   /** Threads; default: the machine's cores. */
   threads?: number;
+  /** Old-generation heap cap per thread (MB). */
+  maxHeapMb?: number;
 }
 
 /**
@@ -27,12 +27,12 @@ export function makeThreadPool<I, O>(taskModule: URL, opts: ThreadPoolOptions = 
     // Rows are large messages; a short queue keeps memory flat and lets the reader feel back-pressure.
     maxQueue: threads * 2,
     idleTimeout: 30_000,
+    // A thread's heap only needs one chunk at a time; a cap makes V8 collect early instead of growing
+    // (peak memory must not grow with the file).
+    resourceLimits: { maxOldGenerationSizeMb: opts.maxHeapMb ?? 96, maxYoungGenerationSizeMb: 16 },
   });
   return {
     run: (task) => piscina.run(task) as Promise<O>,
-    get pending() {
-      return piscina.queueSize + piscina.utilization;
-    },
     close: () => piscina.destroy(),
   };
 }

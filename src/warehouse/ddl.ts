@@ -145,7 +145,6 @@ export function catalogDdl(catalog: Catalog): string[] {
   ];
   return [
     `CREATE TABLE ${ident(t.main)} (\n${cols(main)},\n  PRIMARY KEY (record_key)\n)`,
-    `CREATE INDEX ${ident(`${t.main}_subject_idx`)} ON ${ident(t.main)} (subject_key)`,
     `CREATE TABLE ${ident(t.history)} (\n${cols(history)},\n  PRIMARY KEY (record_key, version)\n)`,
     `CREATE UNLOGGED TABLE ${ident(t.staging)} (\n${cols(stagingColumns(catalog))}\n)`,
     // (batch_id, row_number): staging arrives in row order, so this index grows at its right edge (cheap

@@ -68,6 +68,8 @@ function* pieces(text: string): Generator<string> {
 export interface MergeOptions {
   /** Winners merged per transaction (a range of row numbers this wide). Default 50,000. */
   chunkRows?: number;
+  /** Ranges merged at once on PostgreSQL (separate connections and transactions). Default 2. */
+  concurrency?: number;
   onProgress?: (p: { mergedRows: number; firstRow: number; lastRow: number; lastRowOfBatch: number }) => void;
 }
 
@@ -151,9 +153,10 @@ export async function mergeBatch(
     const mergeSql = mergeStatement(catalog);
     const lo = num(range.lo);
     const hi = num(range.hi);
+    const ranges: Array<[number, number]> = [];
+    for (let from = lo; from <= hi; from += chunkRows) ranges.push([from, Math.min(hi, from + chunkRows - 1)]);
     let mergedRows = 0;
-    for (let from = lo; from <= hi; from += chunkRows) {
-      const to = Math.min(hi, from + chunkRows - 1);
+    const mergeRange = async (from: number, to: number) => {
       const winners = await knex.transaction(async (trx) => {
         // Probe the table's primary key per staged row: the cost then follows the chunk, not the size of
         // the whole warehouse (a hash join would scan every record of the table for every chunk).
@@ -178,7 +181,19 @@ export async function mergeBatch(
       });
       mergedRows += winners;
       opts.onProgress?.({ mergedRows, firstRow: from, lastRow: to, lastRowOfBatch: hi });
-    }
+    };
+    // Ranges hold distinct keys (duplicates were settled above), so they can merge side by side on
+    // PostgreSQL; PGlite has one connection.
+    const lanes = wh.kind === 'postgres' ? Math.max(1, opts.concurrency ?? 2) : 1;
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: Math.min(lanes, ranges.length) }, async () => {
+        while (next < ranges.length) {
+          const [from, to] = ranges[next++] as [number, number];
+          await mergeRange(from, to);
+        }
+      }),
+    );
   }
 
   // Staged rows of merged ranges are dead weight now (a re-run would drop them anyway, see above).

@@ -29,7 +29,7 @@ const silent: Logger = {
 /** The county defaults the fixtures need (fixtures/counties.json). */
 export function fixtureConfig(): GuijiConfig {
   const counties = JSON.parse(readFileSync(path.join(FIXTURES, 'counties.json'), 'utf8')).counties;
-  return { home: '/nonexistent', logLevel: 'silent', timeZone: 'Asia/Shanghai', counties };
+  return { home: '/nonexistent', logLevel: 'silent', timeZone: 'Asia/Shanghai', counties, threads: 0 };
 }
 
 /** Ingests a file in-process, as `guiji ingest` does, with the clock pinned to the fixtures' day. */
