@@ -6,7 +6,6 @@ interface RejectionsOptions extends GlobalOptions {
   batch?: string;
   limit: string;
   offset: string;
-  xlsx?: string;
 }
 
 export function registerRejections(program: Command): void {
@@ -16,7 +15,6 @@ export function registerRejections(program: Command): void {
     .option('--batch <id>', '只看这个批次')
     .option('--limit <n>', '最多显示多少行', '50')
     .option('--offset <n>', '跳过前多少行', '0')
-    .option('--xlsx <file>', '导出带批注的工作簿（尚未实现，见后续需求）')
     .option('--json', '每行输出一行 JSON')
     .action(async (opts: RejectionsOptions, cmd: Command) => {
       const all = { ...cmd.optsWithGlobals(), ...opts } as RejectionsOptions;

@@ -186,14 +186,22 @@ export async function mergeBatch(
     // PostgreSQL; PGlite has one connection.
     const lanes = wh.kind === 'postgres' ? Math.max(1, opts.concurrency ?? 2) : 1;
     let next = 0;
-    await Promise.all(
+    let failed = false;
+    const settled = await Promise.allSettled(
       Array.from({ length: Math.min(lanes, ranges.length) }, async () => {
-        while (next < ranges.length) {
+        while (!failed && next < ranges.length) {
           const [from, to] = ranges[next++] as [number, number];
-          await mergeRange(from, to);
+          try {
+            await mergeRange(from, to);
+          } catch (e) {
+            failed = true; // the other lane finishes its range and stops: nothing runs on after we return
+            throw e;
+          }
         }
       }),
     );
+    const error = settled.find((x): x is PromiseRejectedResult => x.status === 'rejected');
+    if (error) throw error.reason;
   }
 
   // Staged rows of merged ranges are dead weight now (a re-run would drop them anyway, see above).
