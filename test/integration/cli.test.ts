@@ -155,7 +155,10 @@ describeEachWarehouse('guiji ingest', (kind) => {
 
   it('--dry-run prints the outcomes with batchId null and writes nothing', async () => {
     const before = await queryWarehouse(kind, env, 'SELECT count(*)::int AS n FROM batches');
-    const r = await run(['ingest', path.join(FIXTURES, 'county', 'penalty-messy-gbk.csv'), '--county', '230184', '--dry-run', '--json'], env);
+    const r = await run(
+      ['ingest', path.join(FIXTURES, 'county', 'penalty-messy-gbk.csv'), '--county', '230184', '--dry-run', '--json'],
+      env,
+    );
     expect(r.code).toBe(0);
     const s = jsonLines(r.stdout)[0];
     if (!s) throw new Error('no summary');
@@ -201,7 +204,10 @@ describe('guiji on its own (embedded)', () => {
     for (const name of names.sort()) {
       const want = JSON.parse(readFileSync(path.join(refuse, name), 'utf8'));
       const file = path.join(refuse, name.replace(/\.expected\.json$/, ''));
-      const r = await run(['ingest', file, '--county', want.county ?? '230184'], { ...env, GUIJI_CONFIG: path.join(FIXTURES, 'counties.json') });
+      const r = await run(['ingest', file, '--county', want.county ?? '230184'], {
+        ...env,
+        GUIJI_CONFIG: path.join(FIXTURES, 'counties.json'),
+      });
       expect({ name, code: r.code }).toEqual({ name, code: want.exitCode });
       expect(r.stderr).toMatch(/错误 \[[A-Z_]+\]/);
       for (const words of want.messageMentions as string[]) expect(r.stderr).toContain(words);
