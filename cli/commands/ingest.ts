@@ -6,6 +6,7 @@ import type { ChunkTask } from '../../pipelines/chunk-worker.js';
 import type { FileResult, IngestOptions } from '../../pipelines/ingest.js';
 import type { Context } from '../../src/context.js';
 import { inputError } from '../../src/errors.js';
+import type { HeapGovernor } from '../../src/executors/heap-governor.js';
 import type { BatchSummary } from '../../src/types.js';
 import { type GlobalOptions, withContext } from '../context.js';
 import { makeProgress, printJsonLine, reportError, say, warn } from '../output.js';
@@ -46,7 +47,7 @@ export async function runIngest(files: string[], opts: IngestCliOptions): Promis
       const threads = await threadsFor(files, ctx.config.threads, readOpts.dryRun === true);
       try {
         for (const file of files) {
-          const result = await ingestOne(ctx, file, readOpts, opts.json === true, threads?.runner);
+          const result = await ingestOne(ctx, file, readOpts, opts.json === true, threads);
           if (result.error) exit = Math.max(exit, reportError(result.error, opts.json === true));
         }
       } finally {
@@ -88,7 +89,7 @@ async function threadsFor(
   files: string[],
   threads: number,
   dryRun: boolean,
-): Promise<{ runner: ChunkRunnerFactory; close(): Promise<void> } | undefined> {
+): Promise<{ runner: ChunkRunnerFactory; governor: HeapGovernor; close(): Promise<void> } | undefined> {
   const sizes = await Promise.all(
     files.map((f) =>
       stat(f).then(
@@ -98,14 +99,19 @@ async function threadsFor(
     ),
   );
   if (threads === 0 || !sizes.some((s) => s > THREADS_ABOVE_BYTES)) return undefined;
-  const [{ makeThreadPool }, { threadChunkRunner }] = await Promise.all([
+  const [{ makeThreadPool }, { threadChunkRunner }, { makeHeapGovernor }] = await Promise.all([
     import('../../src/executors/thread-pool.js'),
     import('../../pipelines/chunk-runner.js'),
+    import('../../src/executors/heap-governor.js'),
   ]);
   const pool = makeThreadPool<ChunkTask, ChunkOutput>(new URL('../../pipelines/chunk-worker.js', import.meta.url), {
     threads,
   });
-  return { runner: threadChunkRunner(pool, threads, { encode: !dryRun }), close: () => pool.close() };
+  return {
+    runner: threadChunkRunner(pool, threads, { encode: !dryRun }),
+    governor: makeHeapGovernor(),
+    close: () => pool.close(),
+  };
 }
 
 async function ingestOne(
@@ -113,7 +119,7 @@ async function ingestOne(
   file: string,
   opts: IngestOptions,
   json: boolean,
-  runner?: ChunkRunnerFactory,
+  threads?: { runner: ChunkRunnerFactory; governor: HeapGovernor },
 ): Promise<FileResult> {
   let rows = 0;
   let phase = 'read';
@@ -133,8 +139,9 @@ async function ingestOne(
       reference: ctx.reference,
       clock: ctx.clock,
       logger: ctx.logger,
-      runner,
+      runner: threads?.runner,
       onProgress: (p) => {
+        threads?.governor.tick();
         rows = p.rows;
         phase = p.phase;
         progress.tick();

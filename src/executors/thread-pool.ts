@@ -29,7 +29,7 @@ export function makeThreadPool<I, O>(taskModule: URL, opts: ThreadPoolOptions = 
     idleTimeout: 30_000,
     // A thread's heap only needs one chunk at a time; a cap makes V8 collect early instead of growing
     // (peak memory must not grow with the file).
-    resourceLimits: { maxOldGenerationSizeMb: opts.maxHeapMb ?? 96, maxYoungGenerationSizeMb: 16 },
+    resourceLimits: { maxOldGenerationSizeMb: opts.maxHeapMb ?? 64, maxYoungGenerationSizeMb: 8 },
   });
   return {
     run: (task) => piscina.run(task) as Promise<O>,
