@@ -59,16 +59,40 @@ export function cleanText(s: string): string {
   return t;
 }
 
+// A regex test beats a charCodeAt scan for a small character class (measured on Node 20).
 const ZERO_WIDTH_TEST = /[\u200b-\u200d\u2060\ufeff]/;
 function hasZeroWidth(s: string): boolean {
   return ZERO_WIDTH_TEST.test(s);
 }
 
-/** True when `s` has a character outside printable ASCII (so NFKC might change it). */
+/**
+ * Characters of U+2000–U+303F (general punctuation, CJK symbols: 、。〔〕《》【】“”—…) that NFKC leaves
+ * alone and that cannot combine with a neighbour (no marks), checked against this runtime's ICU once.
+ */
+const STABLE_LO = 0x2000;
+const STABLE_HI = 0x303f;
+const STABLE_PUNCT = (() => {
+  const t = new Uint8Array(STABLE_HI - STABLE_LO + 1);
+  const mark = /\p{M}/u;
+  for (let c = STABLE_LO; c <= STABLE_HI; c++) {
+    const ch = String.fromCharCode(c);
+    if (ch.normalize('NFKC') === ch && !mark.test(ch)) t[c - STABLE_LO] = 1;
+  }
+  return t;
+})();
+
+/**
+ * True when NFKC might change `s`. Printable ASCII, CJK Unified Ideographs (U+4E00–U+9FFF: no
+ * decompositions, never combine) and the stable punctuation above are left alone by NFKC, and a string
+ * made only of them is too; anything else (full-width forms, U+3000, marks, astral) goes to ICU.
+ */
 export function needsNfkc(s: string): boolean {
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    if (c > 126) return true;
+    if (c <= 126) continue;
+    if (c >= 0x4e00 && c <= 0x9fff) continue;
+    if (c >= STABLE_LO && c <= STABLE_HI && STABLE_PUNCT[c - STABLE_LO] === 1) continue;
+    return true;
   }
   return false;
 }
@@ -77,23 +101,105 @@ export function nfkc(s: string): string {
   return needsNfkc(s) ? s.normalize('NFKC') : s;
 }
 
+/** Only digits and upper-case ASCII letters: already what cleanCode returns (the common case). */
+function isPlainCode(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 90 || (c > 57 && c < 65)) return false;
+  }
+  return true;
+}
+
 /** Whitespace, zero-width characters and every hyphen/dash (after NFKC). */
 const CODE_NOISE = /[\s\u200b-\u200d\u2060\ufeff\-‐‑‒–—―−_]+/g;
 
 /** A code cell as a validator wants it: NFKC, no whitespace/hyphens/dashes, upper-case. */
 export function cleanCode(s: string): string {
+  if (isPlainCode(s)) return s;
   let t = nfkc(s);
   CODE_NOISE.lastIndex = 0;
   t = t.replace(CODE_NOISE, '');
   return t.toUpperCase();
 }
 
-/** Normalised bracket style: every bracket pair (〔〕［］[]【】（）()〈〉《》 excluded) becomes ( ). */
-const OPEN_BRACKETS = /[〔［[【（(〖{｛]/g;
-const CLOSE_BRACKETS = /[〕］\]】）)〗}｝]/g;
-const ALL_SPACE = /[\s\u200b-\u200d\u2060\ufeff]+/g;
-
+/**
+ * Normalised bracket style: every bracket pair (〔〕［］[]【】（）()〈〉《》 excluded) becomes ( ). The
+ * sets, as regexes: drop /[\s\u200b-\u200d\u2060\ufeff]/, open /[〔［[【（(〖{｛]/, close /[〕］\]】）)〗}｝]/.
+ */
 /** NFKC, no whitespace, brackets unified to ( ). */
 export function unifyBrackets(s: string): string {
-  return nfkc(s).replace(ALL_SPACE, '').replace(OPEN_BRACKETS, '(').replace(CLOSE_BRACKETS, ')');
+  const t = nfkc(s);
+  // One pass, copying the unchanged runs between the characters to drop or replace.
+  let out = '';
+  let from = 0;
+  for (let i = 0; i < t.length; i++) {
+    const c = t.charCodeAt(i);
+    const r = bracketOrSpace(c);
+    if (r === KEEP) continue;
+    out += t.slice(from, i);
+    if (r === OPEN) out += '(';
+    else if (r === CLOSE) out += ')';
+    from = i + 1;
+  }
+  return from === 0 ? t : out + t.slice(from);
+}
+
+const KEEP = 0;
+const DROP = 1;
+const OPEN = 2;
+const CLOSE = 3;
+
+/** What unifyBrackets does with one UTF-16 unit (the sets above; checked against them over the whole BMP). */
+function bracketOrSpace(c: number): number {
+  if (c < 0x80) {
+    if (c === 32 || (c >= 9 && c <= 13)) return DROP;
+    if (c === 0x5b || c === 0x7b) return OPEN; // [ {
+    if (c === 0x5d || c === 0x7d) return CLOSE; // ] }
+    return KEEP; // ( and ) stay as they are
+  }
+  switch (c) {
+    case 0xa0:
+    case 0x1680:
+    case 0x2028:
+    case 0x2029:
+    case 0x202f:
+    case 0x205f:
+    case 0x2060:
+    case 0x3000:
+    case 0xfeff:
+      return DROP;
+    case 0x3014: // 〔
+    case 0xff3b: // ［
+    case 0x3010: // 【
+    case 0xff08: // （
+    case 0x3016: // 〖
+    case 0xff5b: // ｛
+      return OPEN;
+    case 0x3015: // 〕
+    case 0xff3d: // ］
+    case 0x3011: // 】
+    case 0xff09: // ）
+    case 0x3017: // 〗
+    case 0xff5d: // ｝
+      return CLOSE;
+    default:
+      return c >= 0x2000 && c <= 0x200d ? DROP : KEEP;
+  }
+}
+
+/**
+ * `s.toUpperCase()`, skipping the call when `s` has no lower-case ASCII letter and only characters
+ * without case (other ASCII, CJK ideographs, general and CJK punctuation).
+ */
+export function upperCase(s: string): string {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (
+      c < 0x80
+        ? c >= 97 && c <= 122
+        : !((c >= 0x4e00 && c <= 0x9fff) || (c >= 0x3000 && c <= 0x303f) || (c >= 0x2000 && c <= 0x206f))
+    )
+      return s.toUpperCase();
+  }
+  return s;
 }

@@ -74,12 +74,13 @@ const cleanCodeCell: CellCleaner = (cell, src, plan, issues) => {
   const t = cleanText(cellText(cell as NonNullable<CellValue>));
   if (t === '' || t === '0' || isPlaceholder(t)) return undefined;
   const code = cleanCode(t);
-  if (code === '' || ALL_ZERO_CODE.test(code)) return undefined;
-  if (SCIENTIFIC.test(code)) {
+  // Cheap first-character/length checks guard the regexes (most codes pass none of them).
+  if (code === '' || (code.charCodeAt(0) === 48 && ALL_ZERO_CODE.test(code))) return undefined;
+  if (code.indexOf('E') !== -1 && SCIENTIFIC.test(code)) {
     issues.push(msg.idPrecisionLost(place(plan, src, cell), 'scientific'));
     return undefined;
   }
-  if (ROUNDED_18.test(code) && !isValidResidentId(code) && !isValidUscc(code)) {
+  if (code.length === 18 && ROUNDED_18.test(code) && !isValidResidentId(code) && !isValidUscc(code)) {
     issues.push(msg.idPrecisionLost(place(plan, src, cell), 'rounded'));
     return undefined;
   }
@@ -138,6 +139,11 @@ const cleanEnumListCell: CellCleaner = (cell) => {
   return out.length > 0 ? out : undefined;
 };
 
+function isEmpty(o: object): boolean {
+  for (const _ in o) return false;
+  return true;
+}
+
 function hasReplacementChar(cell: CellValue): boolean {
   return typeof cell === 'string' && cell.indexOf('\uFFFD') !== -1;
 }
@@ -174,6 +180,9 @@ export function makeCleaner(ctx: StageContext): (rows: Row[]) => StageReport {
     plans.push({ plan: { field, sources }, clean, list: field.clean === 'enum-list' });
   }
   const contentField = catalog.byName.get(PENALTY_CONTENT_FIELD) ? PENALTY_CONTENT_FIELD : undefined;
+  // A row's values as an instance of a class of this plan: V8 then gives the ~30 properties room inside
+  // the object, where a `{}` reallocates its property store again and again (≈3× slower to fill).
+  const Values = class RowValues {};
 
   return (rows) => {
     const t0 = performance.now();
@@ -182,7 +191,11 @@ export function makeCleaner(ctx: StageContext): (rows: Row[]) => StageReport {
     for (const row of rows) {
       if (hasError(row)) continue; // e.g. a ragged CSV record: already rejected by the reader
       const before = row.issues.length;
-      const values = row.values;
+      let values = row.values;
+      if (isEmpty(values)) {
+        values = new Values() as Record<string, unknown>;
+        row.values = values;
+      }
       const issues = row.issues;
       moneyUnitChecks.clear();
       for (const { plan, clean, list } of plans) {

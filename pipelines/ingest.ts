@@ -105,7 +105,9 @@ async function ingestSheet(
   const started = performance.now();
   const { catalog } = sheet;
   const iterator = sheet.records[Symbol.asyncIterator]();
+  const tFirst = performance.now();
   const first = await iterator.next();
+  const firstReadMs = performance.now() - tFirst;
   const firstChunk: RawRecord[] = first.done ? [] : first.value;
 
   const county = resolveCounty(deps, sheet, firstChunk, opts.county);
@@ -132,7 +134,7 @@ async function ingestSheet(
   };
   if (batchId) await createBatch(deps.warehouse, { ...batchInfo, id: batchId, fileSha256 });
 
-  const stageMs: Record<string, number> = { read: 0 };
+  const stageMs: Record<string, number> = { read: firstReadMs };
   const counts = emptyCounts();
   let total = 0;
   let warnings = 0;
@@ -175,8 +177,10 @@ async function ingestSheet(
 
     let chunk: RawRecord[] | undefined = firstChunk;
     let tRead = performance.now();
+    let firstChunkRead = true;
     while (chunk) {
-      stageMs.read = (stageMs.read ?? 0) + (performance.now() - tRead);
+      if (!firstChunkRead) stageMs.read = (stageMs.read ?? 0) + (performance.now() - tRead);
+      firstChunkRead = false;
       if (chunk.length > 0) {
         total += chunk.length;
         const done = runner.run(chunk, prov).then((out) => {

@@ -8,7 +8,7 @@ import { isValidUscc } from '../src/identifiers/index.js';
 import type { Stage, StageContext, StageReport } from '../src/pipeline.js';
 import { hasError } from '../src/pipeline.js';
 import type { Row } from '../src/types.js';
-import { unifyBrackets } from './cell-text.js';
+import { unifyBrackets, upperCase } from './cell-text.js';
 
 /** The derived key part: USCC if valid, else ID number, else the name match key. */
 export const SUBJECT_KEY = 'subject_key';
@@ -26,7 +26,7 @@ export function nameMatchKey(name: string): string {
 
 /** A decision number as a key: NFKC, no whitespace, brackets unified (〔2019〕 = [2019] = (2019)), upper-case. */
 export function docNumberKey(docNo: string): string {
-  return unifyBrackets(docNo).toUpperCase();
+  return upperCase(unifyBrackets(docNo));
 }
 
 /** Subject key with its kind, so a name can never equal a code: `U:…`, `I:…`, `N:…`. */
@@ -43,15 +43,11 @@ export function subjectKey(catalog: Catalog, values: Record<string, unknown>): s
 /** Plans the key stage once per catalog. */
 export function makeKeyer(ctx: StageContext): (rows: Row[]) => StageReport {
   const { catalog } = ctx;
+  // Per key part: the field read, and whether it is free text (the 文号) needing its own normalisation;
+  // codes are already canonical after clean. `undefined` stands for the derived subject key.
   const parts = catalog.naturalKey.map((name) => {
-    if (name === SUBJECT_KEY) return (v: Record<string, unknown>) => subjectKey(catalog, v);
-    const f = catalog.byName.get(name);
-    // Codes are already canonical after clean; free text (the 文号) needs its own normalisation.
-    const norm = f?.clean === 'text' ? docNumberKey : (x: string) => x;
-    return (v: Record<string, unknown>) => {
-      const x = v[name];
-      return x === undefined || x === null ? '' : norm(String(x));
-    };
+    if (name === SUBJECT_KEY) return undefined;
+    return { name, text: catalog.byName.get(name)?.clean === 'text' };
   });
   const names = catalog.fields.map((f) => f.name);
 
@@ -61,12 +57,22 @@ export function makeKeyer(ctx: StageContext): (rows: Row[]) => StageReport {
     for (const row of rows) {
       if (hasError(row)) continue;
       const v = row.values;
+      const sk = subjectKey(catalog, v);
       let key = '';
-      for (let i = 0; i < parts.length; i++)
-        key += (i === 0 ? '' : KEY_SEPARATOR) + (parts[i] as (v: Record<string, unknown>) => string)(v);
+      for (let i = 0; i < parts.length; i++) {
+        if (i > 0) key += KEY_SEPARATOR;
+        const p = parts[i];
+        if (p === undefined) {
+          key += sk;
+          continue;
+        }
+        const x = v[p.name];
+        if (x === undefined || x === null) continue;
+        key += p.text ? docNumberKey(String(x)) : String(x);
+      }
       row.key = key;
       // Derived, not a catalog field (the hash below ignores it): the warehouse stores it for lookups.
-      v[SUBJECT_KEY] = subjectKey(catalog, v);
+      v[SUBJECT_KEY] = sk;
       row.hash = contentHash(names, v);
       keyed++;
     }
@@ -76,14 +82,13 @@ export function makeKeyer(ctx: StageContext): (rows: Row[]) => StageReport {
 
 /** sha1 (hex) over the catalog fields in catalog order; arrays joined, empty = ''. */
 export function contentHash(names: readonly string[], values: Record<string, unknown>): string {
-  let s = '';
+  // join writes one flat string (a chain of `+=` is flattened again by the hash).
+  const parts: string[] = new Array(names.length);
   for (let i = 0; i < names.length; i++) {
     const x = values[names[i] as string];
-    if (i > 0) s += KEY_SEPARATOR;
-    if (x === undefined || x === null) continue;
-    s += Array.isArray(x) ? x.join(LIST_SEPARATOR) : String(x);
+    parts[i] = x === undefined || x === null ? '' : Array.isArray(x) ? x.join(LIST_SEPARATOR) : String(x);
   }
-  return hash('sha1', s, 'hex');
+  return hash('sha1', parts.join(KEY_SEPARATOR), 'hex');
 }
 
 /** The key stage (plans once per context). */

@@ -79,8 +79,35 @@ function check(iso: string): DateResult {
   return ymd(Number(iso.slice(0, 4)), Number(iso.slice(5, 7)), Number(iso.slice(8, 10)));
 }
 
+function digit(s: string, i: number): number {
+  const c = s.charCodeAt(i) - 48;
+  return c >= 0 && c <= 9 ? c : -1;
+}
+
+/**
+ * The shape nearly every cell has, `YYYY-MM-DD` / `YYYY/MM/DD` / `YYYY.MM.DD`, read without a regex
+ * (SEP_DATE reads it the same way); undefined for anything else.
+ */
+function plainDate(s: string): DateResult | undefined {
+  if (s.length !== 10) return undefined;
+  const sep = s.charCodeAt(4);
+  if ((sep !== 45 && sep !== 47 && sep !== 46) || s.charCodeAt(7) !== sep) return undefined;
+  const y0 = digit(s, 0);
+  const y1 = digit(s, 1);
+  const y2 = digit(s, 2);
+  const y3 = digit(s, 3);
+  const m0 = digit(s, 5);
+  const m1 = digit(s, 6);
+  const d0 = digit(s, 8);
+  const d1 = digit(s, 9);
+  if ((y0 | y1 | y2 | y3 | m0 | m1 | d0 | d1) < 0) return undefined;
+  return ymd(y0 * 1000 + y1 * 100 + y2 * 10 + y3, m0 * 10 + m1, d0 * 10 + d1);
+}
+
 /** A string cell (already trimmed, not a placeholder). */
 export function parseDateText(text: string): DateResult {
+  const fast = plainDate(text);
+  if (fast !== undefined) return fast;
   const s = nfkc(text);
   let m = SEP_DATE.exec(s);
   if (m) return ymd(Number(m[1]), Number(m[2]), Number(m[3]));

@@ -34,6 +34,22 @@ function toMicro(int: string, frac: string, unit: MoneyUnit): number | undefined
 }
 
 /**
+ * For a cell of ASCII digits with at most one '.' that has a digit after it (`0.07`, `200`, `.5`): the
+ * index of the '.', or the length when there is none; -1 for any other cell.
+ */
+function plainDecimal(s: string): number {
+  const n = s.length;
+  let dot = n;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 48 && c <= 57) continue;
+    if (c !== 46 || dot !== n) return -1;
+    dot = i;
+  }
+  return n === 0 || dot === n - 1 ? -1 : dot;
+}
+
+/**
  * Parses a money cell. `columnUnit` is the unit the header states, else the field's unit (万元).
  * A unit written in the cell (`2000元`, `0.2万元`) wins over the column's.
  */
@@ -43,6 +59,16 @@ export function parseMoney(cell: string | number, columnUnit: MoneyUnit): MoneyR
     if (cell < 0) return FAIL_NEGATIVE;
     const micro = Math.round(columnUnit === '万元' ? cell * 1_000_000 : cell * 100);
     if (!Number.isSafeInteger(micro)) return FAIL_UNPARSEABLE;
+    return { ok: true, wan: micro / 1_000_000, unit: columnUnit, unitFromCell: false };
+  }
+  const plain = plainDecimal(cell);
+  if (plain >= 0) {
+    // Digits with at most one inner or leading '.': what DECIMAL accepts after NOISE removed nothing.
+    const micro =
+      plain === cell.length
+        ? toMicro(cell, '', columnUnit)
+        : toMicro(cell.slice(0, plain), cell.slice(plain + 1), columnUnit);
+    if (micro === undefined) return FAIL_UNPARSEABLE;
     return { ok: true, wan: micro / 1_000_000, unit: columnUnit, unitFromCell: false };
   }
   let s = nfkc(cell).replace(NOISE, '');

@@ -2,7 +2,8 @@
  * validate: the catalog's JSON Schema (ajv, all errors) plus the cross-field rules that JSON Schema
  * cannot say (dates against today and each other, check characters that only warn, the county).
  */
-import type { ErrorObject } from 'ajv';
+import type { ErrorObject, ValidateFunction } from 'ajv';
+import { makeCatalogAjv } from '../src/catalog/load.js';
 import type { Catalog, FieldDef } from '../src/catalog/types.js';
 import { internalError } from '../src/errors.js';
 import {
@@ -35,6 +36,17 @@ export function countyCovers(county: string, division: string): boolean {
   return division === `${pref}00` || division === `${pref}01`;
 }
 
+/** The yes/no validator of each catalog (see CatalogAjvOptions.fast), compiled once per thread. */
+const fastValidators = new WeakMap<Catalog, ValidateFunction>();
+function fastValidator(catalog: Catalog): ValidateFunction {
+  let f = fastValidators.get(catalog);
+  if (!f) {
+    f = makeCatalogAjv({ fast: true }).compile(catalog.schema);
+    fastValidators.set(catalog, f);
+  }
+  return f;
+}
+
 /** Plans the validate stage once per context. */
 export function makeValidator(ctx: StageContext): (rows: Row[]) => StageReport {
   const { catalog, today } = ctx;
@@ -50,6 +62,7 @@ export function makeValidator(ctx: StageContext): (rows: Row[]) => StageReport {
   const decision = catalog.byName.get(catalog.decisionDate);
   const dateOrder = catalog.dateOrder.map(([a, b]) => [field(a), field(b)] as const);
   const reasons = conditionReasons(catalog);
+  const quick = fastValidator(catalog);
 
   return (rows) => {
     const t0 = performance.now();
@@ -61,7 +74,8 @@ export function makeValidator(ctx: StageContext): (rows: Row[]) => StageReport {
       const before = issues.length;
       const v = row.values;
       // clean sets only non-empty catalog fields, so the values are the record ajv checks (no copy).
-      if (!catalog.validate(v)) {
+      // The fast validator accepts only what the full one accepts; the full one names every error.
+      if (!quick(v) && !catalog.validate(v)) {
         const seen = new Set<string>();
         for (const e of catalog.validate.errors ?? []) {
           const issue = mapAjvError(e, v);

@@ -10,11 +10,13 @@ import type { Row } from '../types.js';
 const COPY_SPECIAL = /[\\\t\n\r]/;
 const COPY_SPECIAL_G = /[\\\t\n\r]/g;
 const COPY_ESC: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
+const ARRAY_SPECIAL = /["\\]/;
 const ARRAY_SPECIAL_G = /["\\]/g;
 
 export const COPY_NULL = '\\N';
 
 export function copyEscape(s: string): string {
+  // A regex test beats a charCodeAt scan here (measured on Node 20): keep it.
   return COPY_SPECIAL.test(s) ? s.replace(COPY_SPECIAL_G, (c) => COPY_ESC[c] as string) : s;
 }
 
@@ -45,7 +47,10 @@ export function copyArray(v: unknown): string {
     if (i > 0) out += ',';
     const it = items[i];
     if (it === null || it === undefined) out += 'NULL';
-    else out += `"${String(it).replace(ARRAY_SPECIAL_G, '\\$&')}"`;
+    else {
+      const t = String(it);
+      out += `"${ARRAY_SPECIAL.test(t) ? t.replace(ARRAY_SPECIAL_G, '\\$&') : t}"`;
+    }
   }
   return copyEscape(`${out}}`);
 }
@@ -100,7 +105,10 @@ export function encodeStaging(catalog: Catalog, batch: StageBatch, rows: readonl
   }
   const { names, encoders } = plan;
   // Per-batch constant columns are escaped once.
-  const prefix = `${copyEscape(batch.id)}\t${copyScalar(batch.county)}\t${copyScalar(batch.file)}\t${copyScalar(batch.sheet ?? null)}\t`;
+  const prefix = `${copyEscape(batch.id)}\t${copyScalar(batch.county)}\t${copyScalar(batch.file)}\t${copyScalar(batch.sheet ?? null)}`;
+  // One row's columns, reused row after row: join writes the line flat in one go (no chain of `+=`).
+  const cols: string[] = new Array(names.length + 5);
+  cols[0] = prefix;
   let lo = Number.POSITIVE_INFINITY;
   let hi = Number.NEGATIVE_INFINITY;
   const lines: string[] = new Array(rows.length);
@@ -119,9 +127,12 @@ export function encodeStaging(catalog: Catalog, batch: StageBatch, rows: readonl
     if (n > hi) hi = n;
     const v = row.values;
     const sk = v.subject_key;
-    let line = `${prefix}${n}\t${copyEscape(row.key)}\t${copyEscape(row.hash)}\t${typeof sk === 'string' && sk !== '' ? copyEscape(sk) : COPY_NULL}`;
-    for (let i = 0; i < names.length; i++) line += `\t${(encoders[i] as CellEncoder)(v[names[i] as string])}`;
-    lines[r] = line;
+    cols[1] = String(n);
+    cols[2] = copyEscape(row.key);
+    cols[3] = copyEscape(row.hash);
+    cols[4] = typeof sk === 'string' && sk !== '' ? copyEscape(sk) : COPY_NULL;
+    for (let i = 0; i < names.length; i++) cols[i + 5] = (encoders[i] as CellEncoder)(v[names[i] as string]);
+    lines[r] = cols.join('\t');
   }
   return { text: rows.length ? `${lines.join('\n')}\n` : '', count: rows.length, lo, hi };
 }

@@ -82,6 +82,26 @@ describeEachWarehouse('golden county files', (kind) => {
         });
         expect(inserted + updated + unchanged + duplicate + rejected).toBe(total);
 
+        // Every rejection tells the clerk where (sheet, row, column), what the cell held and how to fix it.
+        const stored = await t.wh
+          .knex('rejections')
+          .where('batch_id', got.batchId)
+          .select('sheet', 'row_number', 'issues');
+        for (const r of stored) {
+          expect(r.sheet ?? null).toBe(want.sheet);
+          const issues = (typeof r.issues === 'string' ? JSON.parse(r.issues) : r.issues) as Array<
+            Record<string, unknown>
+          >;
+          const errors = issues.filter((i) => i.severity === 'error');
+          expect(errors.length).toBeGreaterThan(0);
+          for (const i of errors) {
+            expect(typeof i.code).toBe('string');
+            expect(String(i.zh).length).toBeGreaterThan(8);
+            expect(String(i.en).length).toBeGreaterThan(8);
+            if (i.header !== undefined) expect(i).toHaveProperty('value');
+          }
+        }
+
         const actual = await rowOutcomes(t.wh, got.batchId, table);
         for (const [row, w] of Object.entries(want.rows)) {
           const a = actual.get(Number(row));
