@@ -2,7 +2,6 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import pgCopy from 'pg-copy-streams';
 import type { Catalog } from '../catalog/types.js';
-import { internalError } from '../errors.js';
 import type { Row } from '../types.js';
 import { type EncodedStaging, encodeStaging, type StageBatch, stagingCopyColumns } from './copy-text.js';
 import { catalogTables, fieldColumns } from './ddl.js';
