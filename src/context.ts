@@ -29,9 +29,19 @@ export interface MakeContextOptions {
 export async function makeContext(config: GuijiConfig, opts: MakeContextOptions = {}): Promise<Context> {
   const logger = opts.logger ?? makeLogger(config.logLevel);
   const clock = opts.clock ?? makeClock(config.timeZone);
-  const catalogs = loadCatalogs();
-  const reference = loadReference();
-  const db = await openWarehouse({ databaseUrl: config.databaseUrl, home: config.home, logger });
+  // Opening PGlite compiles its WebAssembly off the main thread: start it, then load catalogs meanwhile.
+  const opening = openWarehouse({ databaseUrl: config.databaseUrl, home: config.home, logger });
+  opening.catch(() => {}); // awaited below; a failure is reported there
+  let catalogs: CatalogSet;
+  let reference: LoadedReference;
+  try {
+    catalogs = loadCatalogs();
+    reference = loadReference();
+  } catch (e) {
+    await opening.then((db) => db.close()).catch(() => {});
+    throw e;
+  }
+  const db = await opening;
   try {
     // knex's migrate.latest takes a lock and inspects the schema; skip it when nothing is pending.
     if (opts.migrations) {
