@@ -57,11 +57,13 @@ function mk(code: IssueCode, p: Place, zh: string, en: string): Issue {
 
 /** “‘处罚决定日期’列” or, for a value not read from a column, “数据项‘处罚决定日期’”. */
 function where(p: Place): string {
-  return p.header !== undefined ? `‘${p.header}’列` : `数据项‘${p.field.title}’（县级默认配置）`;
+  return p.header !== undefined ? `‘${displayHeader(p.header)}’列` : `数据项‘${p.field.title}’（县级默认配置）`;
 }
 
 function whereEn(p: Place): string {
-  return p.header !== undefined ? `column "${p.header}" (${p.field.name})` : `field ${p.field.name} (county default)`;
+  return p.header !== undefined
+    ? `column "${displayHeader(p.header)}" (${p.field.name})`
+    : `field ${p.field.name} (county default)`;
 }
 
 /** A cell as text for a message (dates from exceljs shown as dates, not as JS Date strings). */
@@ -273,3 +275,8 @@ export const msg = {
       `subject registered in ${division}, outside county ${county}`,
     ),
 };
+
+/** A header as a clerk reads it in a sentence: line breaks inside the cell (`罚款金额\n（万元）`) folded away. */
+export function displayHeader(header: string): string {
+  return header.replace(/\s*[\r\n]+\s*/g, '').trim();
+}

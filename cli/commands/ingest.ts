@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import type { ChunkOutput, ChunkRunnerFactory } from '../../pipelines/chunk-runner.js';
 import type { ChunkTask } from '../../pipelines/chunk-worker.js';
 import type { FileResult, IngestOptions } from '../../pipelines/ingest.js';
+import { displayHeader } from '../../pipelines/messages.js';
 import type { Context } from '../../src/context.js';
 import { inputError } from '../../src/errors.js';
 import type { HeapGovernor } from '../../src/executors/heap-governor.js';
@@ -181,7 +182,7 @@ async function describeBatch(ctx: Context, s: BatchSummary): Promise<void> {
     say('  退回的行（前 10 行）：');
     for (const r of shown) {
       for (const i of r.issues.filter((x) => x.severity === 'error')) {
-        say(`    第 ${r.rowNumber} 行${i.header ? `「${i.header}」` : ''}：${i.zh}`);
+        say(`    第 ${r.rowNumber} 行${i.header ? `「${displayHeader(i.header)}」` : ''}：${i.zh}`);
       }
     }
     say(`  查看全部：guiji rejections --batch ${s.batchId}`);

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { displayHeader } from '../../pipelines/messages.js';
 import { type GlobalOptions, withContext } from '../context.js';
 import { printJsonLine, reportError, say } from '../output.js';
 
@@ -41,7 +42,7 @@ export function registerRejections(program: Command): void {
             for (const i of r.issues) {
               const tag = i.severity === 'error' ? '错误' : '警告';
               const cell = i.value === undefined || i.value === null ? '' : `（原值“${String(i.value)}”）`;
-              say(`  ${tag} ${i.code}${i.header ? ` 「${i.header}」` : ''}${cell}：${i.zh}`);
+              say(`  ${tag} ${i.code}${i.header ? ` 「${displayHeader(i.header)}」` : ''}${cell}：${i.zh}`);
             }
           }
         });
