@@ -4,8 +4,7 @@
  */
 import type { FieldDef } from '../src/catalog/types.js';
 import { isValidResidentId, isValidUscc } from '../src/identifiers/index.js';
-import type { Stage, StageContext, StageReport } from '../src/pipeline.js';
-import { hasError } from '../src/pipeline.js';
+import { hasError, plannedStage, type Stage, type StageContext, type StageReport } from '../src/pipeline.js';
 import type { CellValue, Issue, Row } from '../src/types.js';
 import { cleanCode, cleanText, isPlaceholder, nfkc } from './cell-text.js';
 import { msg, type Place } from './messages.js';
@@ -260,14 +259,4 @@ function checkMoneyUnits(
 }
 
 /** The clean stage (plans once per context and caches the plan). */
-export const clean: Stage = (rows, ctx) => cached(ctx)(rows);
-
-const cache = new WeakMap<StageContext, (rows: Row[]) => StageReport>();
-function cached(ctx: StageContext): (rows: Row[]) => StageReport {
-  let f = cache.get(ctx);
-  if (!f) {
-    f = makeCleaner(ctx);
-    cache.set(ctx, f);
-  }
-  return f;
-}
+export const clean: Stage = plannedStage(makeCleaner);

@@ -5,8 +5,7 @@
 import { hash } from 'node:crypto';
 import type { Catalog } from '../src/catalog/types.js';
 import { isValidUscc } from '../src/identifiers/index.js';
-import type { Stage, StageContext, StageReport } from '../src/pipeline.js';
-import { hasError } from '../src/pipeline.js';
+import { hasError, plannedStage, type Stage, type StageContext, type StageReport } from '../src/pipeline.js';
 import type { Row } from '../src/types.js';
 import { unifyBrackets, upperCase } from './cell-text.js';
 
@@ -92,14 +91,4 @@ export function contentHash(names: readonly string[], values: Record<string, unk
 }
 
 /** The key stage (plans once per context). */
-export const key: Stage = (rows, ctx) => cached(ctx)(rows);
-
-const cache = new WeakMap<StageContext, (rows: Row[]) => StageReport>();
-function cached(ctx: StageContext): (rows: Row[]) => StageReport {
-  let f = cache.get(ctx);
-  if (!f) {
-    f = makeKeyer(ctx);
-    cache.set(ctx, f);
-  }
-  return f;
-}
+export const key: Stage = plannedStage(makeKeyer);

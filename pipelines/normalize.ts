@@ -5,8 +5,7 @@
 import { makeCodeListLookup, makeCodeLookup } from '../src/catalog/code-tables.js';
 import type { FieldDef } from '../src/catalog/types.js';
 import { isValidOrgCode, isValidResidentId, isValidUscc } from '../src/identifiers/index.js';
-import type { Stage, StageContext, StageReport } from '../src/pipeline.js';
-import { hasError } from '../src/pipeline.js';
+import { hasError, plannedStage, type Stage, type StageContext, type StageReport } from '../src/pipeline.js';
 import type { ColumnBinding, Issue, Row } from '../src/types.js';
 import { msg, type Place } from './messages.js';
 
@@ -144,14 +143,4 @@ export function makeNormalizer(ctx: StageContext): (rows: Row[]) => StageReport 
 }
 
 /** The normalize stage (plans once per context). */
-export const normalize: Stage = (rows, ctx) => cached(ctx)(rows);
-
-const cache = new WeakMap<StageContext, (rows: Row[]) => StageReport>();
-function cached(ctx: StageContext): (rows: Row[]) => StageReport {
-  let f = cache.get(ctx);
-  if (!f) {
-    f = makeNormalizer(ctx);
-    cache.set(ctx, f);
-  }
-  return f;
-}
+export const normalize: Stage = plannedStage(makeNormalizer);

@@ -16,8 +16,7 @@ import {
   usccOrgCodeConsistent,
   usccRegistrationDivision,
 } from '../src/identifiers/index.js';
-import type { Stage, StageContext, StageReport } from '../src/pipeline.js';
-import { hasError } from '../src/pipeline.js';
+import { hasError, plannedStage, type Stage, type StageContext, type StageReport } from '../src/pipeline.js';
 import type { Issue, Row } from '../src/types.js';
 import { msg, type Place } from './messages.js';
 import { headerOf } from './normalize.js';
@@ -249,14 +248,4 @@ function isObject(v: unknown): v is Record<string, unknown> {
 }
 
 /** The validate stage (plans once per context). */
-export const validate: Stage = (rows, ctx) => cached(ctx)(rows);
-
-const cache = new WeakMap<StageContext, (rows: Row[]) => StageReport>();
-function cached(ctx: StageContext): (rows: Row[]) => StageReport {
-  let f = cache.get(ctx);
-  if (!f) {
-    f = makeValidator(ctx);
-    cache.set(ctx, f);
-  }
-  return f;
-}
+export const validate: Stage = plannedStage(makeValidator);

@@ -37,6 +37,22 @@ export interface StageReport {
 /** A stage: a function of (rows, ctx). Rows with an error issue pass through untouched by later stages. */
 export type Stage = (rows: Row[], ctx: StageContext) => StageReport;
 
+/**
+ * A Stage from a planner: the plan (regexes, lookups, compiled checks) is made once per context and
+ * reused for every chunk of that batch.
+ */
+export function plannedStage(plan: (ctx: StageContext) => (rows: Row[]) => StageReport): Stage {
+  const plans = new WeakMap<StageContext, (rows: Row[]) => StageReport>();
+  return (rows, ctx) => {
+    let run = plans.get(ctx);
+    if (!run) {
+      run = plan(ctx);
+      plans.set(ctx, run);
+    }
+    return run(rows);
+  };
+}
+
 /** Returns true when the row has at least one error (it will be rejected). */
 export function hasError(row: Row): boolean {
   for (const i of row.issues) if (i.severity === 'error') return true;
