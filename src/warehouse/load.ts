@@ -1,6 +1,5 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import pgCopy from 'pg-copy-streams';
 import type { Catalog } from '../catalog/types.js';
 import type { Row } from '../types.js';
 import { type EncodedStaging, encodeStaging, type StageBatch, stagingCopyColumns } from './copy-text.js';
@@ -40,6 +39,7 @@ export async function stageEncoded(
     if (wh.kind === 'postgres') {
       // A transaction's client hands out the transaction's own connection: delete and copy commit together.
       const conn = await trx.client.acquireConnection();
+      const { default: pgCopy } = await import('pg-copy-streams'); // PostgreSQL only: PGlite never loads it
       const sink = (conn as { query(s: unknown): NodeJS.WritableStream }).query(pgCopy.from(copySql));
       await pipeline(Readable.from(pieces(enc.text)), sink);
     } else {
