@@ -43,8 +43,8 @@ export async function runIngest(files: string[], opts: IngestCliOptions): Promis
   let exit = 0;
   try {
     const readOpts = toIngestOptions(opts);
-    // Workbooks need exceljs, a large module: load it while the warehouse opens.
-    if (files.some((f) => /\.xlsx$/i.test(f))) import('exceljs').catch(() => {});
+    // Workbooks need exceljs, a large module: load the reader while the warehouse opens.
+    if (files.some((f) => /\.xlsx$/i.test(f))) import('../../connectors/xlsx/read-xlsx.js').catch(() => {});
     await withContext(opts, async (ctx) => {
       if (readOpts.catalogId) ctx.catalogs.get(readOpts.catalogId); // unknown → exit 2 before any file
       const threads = await threadsFor(files, ctx.config.threads, readOpts.dryRun === true);

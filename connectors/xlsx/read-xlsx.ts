@@ -1,11 +1,29 @@
+import { createRequire } from 'node:module';
 import { basename } from 'node:path';
-import ExcelJS from 'exceljs';
+import type ExcelJS from 'exceljs';
 import type { Catalog } from '../../src/catalog/types.js';
 import { inputError, internalError, isGuijiError } from '../../src/errors.js';
 import type { MatchedSheet, RawRecord, ReadOptions, SheetEvent, SkippedSheet } from '../../src/source.js';
 import type { CellValue } from '../../src/types.js';
 import { candidateCatalogs, describeExpectedHeaders, findHeader, HEADER_SCAN_ROWS } from '../header.js';
 import { RESAVE_AS_XLSX_ZH } from '../sniff.js';
+
+type WorkbookReaderClass = typeof ExcelJS.stream.xlsx.WorkbookReader;
+
+/**
+ * Only exceljs's streaming reader: the package's entry point also loads its writers and CSV support,
+ * which doubles the start-up time a clerk waits for on a small workbook. Falls back to the entry point
+ * should the internal path ever move.
+ */
+function loadWorkbookReader(): WorkbookReaderClass {
+  const require = createRequire(import.meta.url);
+  try {
+    return require('exceljs/lib/stream/xlsx/workbook-reader.js') as WorkbookReaderClass;
+  } catch {
+    return (require('exceljs') as typeof ExcelJS).stream.xlsx.WorkbookReader;
+  }
+}
+const WorkbookReader = loadWorkbookReader();
 
 const DEFAULT_CHUNK = 5000;
 
@@ -103,7 +121,7 @@ export async function* readXlsx(
   const chunkSize = opts.chunkSize ?? DEFAULT_CHUNK;
   const scan = Math.max(HEADER_SCAN_ROWS, opts.headerRow ?? 0);
   const wanted = opts.sheet?.trim();
-  const reader = new ExcelJS.stream.xlsx.WorkbookReader(path, {
+  const reader = new WorkbookReader(path, {
     worksheets: 'emit',
     sharedStrings: 'cache',
     styles: 'cache',
