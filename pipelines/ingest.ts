@@ -20,7 +20,7 @@ import { type BatchSummary, emptyCounts, type Issue, type Logger, type OutcomeCo
 import { createBatch, finishBatch } from '../src/warehouse/batches.js';
 import { lookupExisting, mergeBatch, stageEncoded, stageRows } from '../src/warehouse/load.js';
 import type { Warehouse } from '../src/warehouse/open.js';
-import { saveRejections, saveWarnings } from '../src/warehouse/rejections.js';
+import { appendWarnings, saveRejections, saveWarnings } from '../src/warehouse/rejections.js';
 import { type ChunkOutput, type ChunkRunner, type ChunkRunnerFactory, inlineChunkRunner } from './chunk-runner.js';
 import { duplicateDiffersIssue } from './duplicate-issue.js';
 
@@ -176,11 +176,7 @@ async function ingestSheet(
     const limit = Math.max(1, runner.parallelism ?? 1);
 
     let chunk: RawRecord[] | undefined = firstChunk;
-    let tRead = performance.now();
-    let firstChunkRead = true;
     while (chunk) {
-      if (!firstChunkRead) stageMs.read = (stageMs.read ?? 0) + (performance.now() - tRead);
-      firstChunkRead = false;
       if (chunk.length > 0) {
         total += chunk.length;
         const done = runner.run(chunk, prov).then((out) => {
@@ -195,8 +191,9 @@ async function ingestSheet(
         while (inflight.size >= limit) await Promise.race(inflight);
         progress('read');
       }
-      tRead = performance.now();
+      const tRead = performance.now();
       const next = await iterator.next();
+      stageMs.read = (stageMs.read ?? 0) + (performance.now() - tRead);
       chunk = next.done ? undefined : next.value;
     }
     await Promise.all(inflight);
@@ -205,7 +202,10 @@ async function ingestSheet(
 
     if (dry) {
       const r = await dry.resolve(deps.warehouse, catalog);
-      Object.assign(counts, { ...r, rejected: counts.rejected });
+      counts.inserted = r.inserted;
+      counts.updated = r.updated;
+      counts.unchanged = r.unchanged;
+      counts.duplicate = r.duplicate;
       warnings += r.duplicateWarnings;
     } else if (batchId) {
       progress('merge');
@@ -220,7 +220,7 @@ async function ingestSheet(
       counts.duplicate = merged.duplicate;
       if (merged.duplicateWarnings.length > 0) {
         warnings += merged.duplicateWarnings.length;
-        await saveWarnings(
+        await appendWarnings(
           deps.warehouse,
           batchId,
           merged.duplicateWarnings.map((d) =>

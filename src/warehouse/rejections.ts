@@ -72,6 +72,32 @@ export async function saveWarnings(wh: Warehouse, batchId: string, rows: readonl
   return withWarnings.length;
 }
 
+/**
+ * Adds warnings to rows that may already have some (a duplicate found at merge time, on a row whose own
+ * warnings were stored with its chunk). Idempotent: warnings already there are not added twice.
+ */
+export async function appendWarnings(wh: Warehouse, batchId: string, rows: readonly Row[]): Promise<number> {
+  const withWarnings = rows.filter((r) => r.issues.some((i) => i.severity === 'warning'));
+  for (let i = 0; i < withWarnings.length; i += CHUNK) {
+    const part = withWarnings.slice(i, i + CHUNK).map((r) => ({
+      batch_id: batchId,
+      row_number: r.prov.rowNumber,
+      record_key: r.key ?? null,
+      issues: JSON.stringify(r.issues.filter((x) => x.severity === 'warning')),
+    }));
+    await wh
+      .knex('row_warnings')
+      .insert(part)
+      .onConflict(['batch_id', 'row_number'])
+      .merge({
+        issues: wh.knex.raw(
+          'CASE WHEN row_warnings.issues @> excluded.issues THEN row_warnings.issues ELSE row_warnings.issues || excluded.issues END',
+        ),
+      });
+  }
+  return withWarnings.length;
+}
+
 export type RejectionStatus = 'open' | 'fixed' | 'discarded';
 
 export interface RejectionRecord {

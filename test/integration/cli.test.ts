@@ -163,6 +163,7 @@ describeEachWarehouse('guiji ingest', (kind) => {
     const s = jsonLines(r.stdout)[0];
     if (!s) throw new Error('no summary');
     expect(s.batchId).toBeNull();
+    expect(Object.keys(s).sort()).toEqual(SUMMARY_KEYS);
     expect(sumOutcomes(s)).toBe(s.total);
     expect(Number(s.rejected)).toBeGreaterThan(0);
     const after = await queryWarehouse(kind, env, 'SELECT count(*)::int AS n FROM batches');

@@ -3,7 +3,7 @@ import { loadCatalogs } from '../../src/catalog/load.js';
 import type { Row } from '../../src/types.js';
 import { createBatch, finishBatch, getBatch, listBatches } from '../../src/warehouse/batches.js';
 import { lookupExisting, mergeBatch, stageRows } from '../../src/warehouse/load.js';
-import { listRejections, saveRejections, saveWarnings } from '../../src/warehouse/rejections.js';
+import { appendWarnings, listRejections, saveRejections, saveWarnings } from '../../src/warehouse/rejections.js';
 import { penaltyRow, withKey } from '../helpers/penalty-rows.js';
 import { describeEachWarehouse, openTestWarehouse, type TestWarehouse } from '../helpers/warehouses.js';
 
@@ -137,6 +137,25 @@ describeEachWarehouse('warehouse load', (kind) => {
     expect(r).toMatchObject({ inserted: 24, updated: 0, unchanged: 0, duplicate: 1 });
     expect(r.duplicateWarnings).toEqual([{ rowNumber: 3, winnerRow: 22 }]);
     expect(await count("admin_penalty WHERE batch_id = 'c1'")).toBe(24);
+  });
+
+  it('a warning found at merge time is added to the warnings a row already has, once', async () => {
+    await createBatch(t.wh, { id: 'w1', file: 'f.csv', catalog: catalog.id, county: '230102' });
+    const warn = (code: string) => ({ code, severity: 'warning' as const, zh: `${code} 说明`, en: code });
+    const row = (code: string): Row => ({
+      prov: { batchId: 'w1', file: 'f.csv', rowNumber: 7 },
+      cells: [],
+      values: {},
+      issues: [warn(code)],
+    });
+    await saveWarnings(t.wh, 'w1', [row('SUBJECT_OUTSIDE_COUNTY')]);
+    await appendWarnings(t.wh, 'w1', [row('DUPLICATE_DIFFERS')]);
+    await appendWarnings(t.wh, 'w1', [row('DUPLICATE_DIFFERS')]); // a retried merge
+    const stored = await t.wh.knex('row_warnings').where({ batch_id: 'w1', row_number: 7 }).first();
+    const issues = (typeof stored.issues === 'string' ? JSON.parse(stored.issues) : stored.issues) as Array<{
+      code: string;
+    }>;
+    expect(issues.map((i) => i.code)).toEqual(['SUBJECT_OUTSIDE_COUNTY', 'DUPLICATE_DIFFERS']);
   });
 
   it('re-staging the same rows does not double them', async () => {
