@@ -178,7 +178,13 @@ async function describeBatch(ctx: Context, s: BatchSummary): Promise<void> {
   if (s.batchId) say(`  批次号 ${s.batchId}`);
   if (s.batchId && s.rejected > 0) {
     const { listRejections } = await import('../../src/warehouse/rejections.js');
-    const shown = await listRejections(ctx.db, { batchId: s.batchId, limit: 10 });
+    const personal = new Set(
+      ctx.catalogs
+        .get(s.catalog)
+        .fields.filter((f) => f.personal)
+        .map((f) => f.name),
+    );
+    const shown = await listRejections(ctx.db, { batchId: s.batchId, limit: 10, personalFields: personal });
     say('  退回的行（前 10 行）：');
     for (const r of shown) {
       for (const i of r.issues.filter((x) => x.severity === 'error')) {

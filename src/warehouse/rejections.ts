@@ -159,6 +159,19 @@ export async function listRejections(wh: Warehouse, opts: ListRejectionsOptions 
       values[k] = personal.has(k) && typeof v === 'string' ? maskIdNumber(v) : maskIfId(v);
     }
     for (const i of issues) {
+      // A personal field's value is masked wherever it shows, even when it is not a well-formed ID
+      // (a 17-digit typo is still somebody's ID number).
+      if (i.field !== undefined && personal.has(i.field) && i.value !== undefined && i.value !== null) {
+        const raw = String(i.value);
+        if (raw.length >= 6) {
+          const masked = maskIdNumber(raw);
+          i.zh = i.zh.split(raw).join(masked);
+          i.en = i.en.split(raw).join(masked);
+          if (i.header !== undefined && cells[i.header] !== undefined && String(cells[i.header]) === raw) {
+            cells[i.header] = masked;
+          }
+        }
+      }
       i.zh = i.zh.replace(ID_IN_TEXT, maskIdNumber);
       i.en = i.en.replace(ID_IN_TEXT, maskIdNumber);
       if (i.value === undefined) continue;

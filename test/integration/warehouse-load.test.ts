@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCatalogs } from '../../src/catalog/load.js';
+import { maskIdNumber } from '../../src/identifiers/index.js';
 import type { Row } from '../../src/types.js';
 import { createBatch, finishBatch, getBatch, listBatches } from '../../src/warehouse/batches.js';
 import { lookupExisting, mergeBatch, stageRows } from '../../src/warehouse/load.js';
@@ -236,6 +237,35 @@ describeEachWarehouse('warehouse load', (kind) => {
     expect(pub?.issues[0]?.value).toBe('2301**********1234');
     expect(pub?.issues[0]?.zh).not.toContain('230102199001011234');
     expect(pub?.rowNumber).toBe(7);
+
+    // A malformed ID (17 digits) in a personal field is still somebody's ID number: masked too.
+    const typo = '23018419931076348';
+    const short: Row = {
+      ...bad,
+      prov: { ...bad.prov, rowNumber: 8 },
+      cells: ['李四', typo, null, null],
+      values: { subject_name: '李四', subject_id_no: typo },
+      issues: [
+        {
+          ...(bad.issues[0] as Row['issues'][number]),
+          value: typo,
+          zh: `‘证件号码’列的值“${typo}”不是有效的居民身份证号码`,
+        },
+      ],
+    };
+    await saveRejections(
+      t.wh,
+      { id: 'L1', catalog: catalog.id, county: '230102', file: '县.xlsx' },
+      [short],
+      ['行政相对人名称', '证件号码', '备注', '备注'],
+    );
+    const masked = (
+      await listRejections(t.wh, { batchId: 'L1', limit: 10, personalFields: new Set(['subject_id_no']) })
+    ).find((r) => r.rowNumber === 8);
+    expect(masked?.issues[0]?.zh).not.toContain(typo);
+    expect(masked?.issues[0]?.zh).toContain(maskIdNumber(typo));
+    expect(masked?.cells.证件号码).toBe(maskIdNumber(typo));
+    expect(masked?.values.subject_id_no).toBe(maskIdNumber(typo));
 
     const warned = penaltyRow(catalog, 'L1', 9, 1);
     warned.issues.push({ code: 'SUBJECT_OUTSIDE_COUNTY', severity: 'warning', zh: '外县', en: 'outside' });
