@@ -223,9 +223,14 @@ function describeIf(cond: Record<string, unknown>, catalog: Catalog): string | u
   const props = cond.properties;
   if (!isObject(props)) return undefined;
   const parts: string[] = [];
+  const required = Array.isArray(cond.required) ? (cond.required as string[]) : [];
   for (const [name, s] of Object.entries(props)) {
-    if (!isObject(s)) continue;
     const title = catalog.byName.get(name)?.title ?? name;
+    if (!isObject(s)) {
+      // `{ "x": true }` with x required: the condition is that x is filled in.
+      if (s === true && required.includes(name)) parts.push(`填写了“${title}”`);
+      continue;
+    }
     const values = (x: Record<string, unknown>): string | undefined =>
       'const' in x
         ? `“${String(x.const)}”`
