@@ -57,26 +57,25 @@ export async function saveRejections(
   return rows.length;
 }
 
-/** Stores the warnings of loaded or duplicate rows (rows without warnings are skipped). */
-export async function saveWarnings(wh: Warehouse, batchId: string, rows: readonly Row[]): Promise<number> {
-  const withWarnings = rows.filter((r) => r.issues.some((i) => i.severity === 'warning'));
-  for (let i = 0; i < withWarnings.length; i += CHUNK) {
-    const part = withWarnings.slice(i, i + CHUNK).map((r) => ({
-      batch_id: batchId,
-      row_number: r.prov.rowNumber,
-      record_key: r.key ?? null,
-      issues: JSON.stringify(r.issues.filter((x) => x.severity === 'warning')),
-    }));
-    await wh.knex('row_warnings').insert(part).onConflict(['batch_id', 'row_number']).merge();
-  }
-  return withWarnings.length;
+/** Stores the warnings of loaded or duplicate rows (rows without warnings are skipped); replaces a row's. */
+export function saveWarnings(wh: Warehouse, batchId: string, rows: readonly Row[]): Promise<number> {
+  return writeWarnings(wh, batchId, rows, 'replace');
 }
 
 /**
  * Adds warnings to rows that may already have some (a duplicate found at merge time, on a row whose own
  * warnings were stored with its chunk). Idempotent: warnings already there are not added twice.
  */
-export async function appendWarnings(wh: Warehouse, batchId: string, rows: readonly Row[]): Promise<number> {
+export function appendWarnings(wh: Warehouse, batchId: string, rows: readonly Row[]): Promise<number> {
+  return writeWarnings(wh, batchId, rows, 'append');
+}
+
+async function writeWarnings(
+  wh: Warehouse,
+  batchId: string,
+  rows: readonly Row[],
+  mode: 'replace' | 'append',
+): Promise<number> {
   const withWarnings = rows.filter((r) => r.issues.some((i) => i.severity === 'warning'));
   for (let i = 0; i < withWarnings.length; i += CHUNK) {
     const part = withWarnings.slice(i, i + CHUNK).map((r) => ({
@@ -85,15 +84,15 @@ export async function appendWarnings(wh: Warehouse, batchId: string, rows: reado
       record_key: r.key ?? null,
       issues: JSON.stringify(r.issues.filter((x) => x.severity === 'warning')),
     }));
-    await wh
-      .knex('row_warnings')
-      .insert(part)
-      .onConflict(['batch_id', 'row_number'])
-      .merge({
+    const upsert = wh.knex('row_warnings').insert(part).onConflict(['batch_id', 'row_number']);
+    if (mode === 'replace') await upsert.merge();
+    else {
+      await upsert.merge({
         issues: wh.knex.raw(
           'CASE WHEN row_warnings.issues @> excluded.issues THEN row_warnings.issues ELSE row_warnings.issues || excluded.issues END',
         ),
       });
+    }
   }
   return withWarnings.length;
 }
