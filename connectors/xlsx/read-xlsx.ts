@@ -214,6 +214,8 @@ export async function* readXlsx(
       { file, sheets: names },
     );
   }
+  // Sheets after the last matched one (a 说明 sheet at the end) are reported too.
+  for (const s of held) yield { kind: 'skipped', skipped: s };
 }
 
 function emptySheet(file: string, sheet: string): SkippedSheet {

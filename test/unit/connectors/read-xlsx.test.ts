@@ -112,6 +112,20 @@ describe('readXlsx through openSource', () => {
     expect(notes?.kind === 'skipped' && notes.skipped.zh).toContain('行政相对人名称');
   });
 
+  it('reports a notes sheet that comes after the last matched sheet', async () => {
+    const path = join(dir, 'notes-last.xlsx');
+    const wb = new ExcelJS.Workbook();
+    const xk = wb.addWorksheet('许可');
+    xk.addRow(['行政许可决定文书号', '行政相对人名称', '许可内容', '许可决定日期', '许可机关']);
+    xk.addRow(['黑交许〔2024〕9号', '某公司', '道路运输经营许可', '2024/02/01', '某县交通运输局']);
+    wb.addWorksheet('说明').getCell('A1').value = '本表按省平台模板填报';
+    await wb.xlsx.writeFile(path);
+    expect((await readAll(path)).map(summary)).toEqual([
+      { sheet: '许可', catalog: 'admin-license' },
+      { sheet: '说明', skipped: 'NO_HEADER' },
+    ]);
+  });
+
   it('finds the header below title and note rows and converts every kind of cell', async () => {
     const [, cf] = await readAll(book);
     if (cf?.event.kind !== 'sheet') throw new Error('处罚 not matched');
