@@ -87,10 +87,6 @@ export const inlineChunkRunner: ChunkRunnerFactory = (ctx) => {
   };
 };
 
-/** How many chunks a runner can usefully have in flight. */
-export function runnerParallelism(runner: ChunkRunner): number {
-  return runner.parallelism ?? 1;
-}
 
 /**
  * The row stages in worker threads (large files): each task carries one chunk's records; the pool is

@@ -22,7 +22,7 @@ import { lookupExisting, mergeBatch, stageEncoded, stageRows } from '../src/ware
 import type { Warehouse } from '../src/warehouse/open.js';
 import { appendWarnings, saveRejections, saveWarnings } from '../src/warehouse/rejections.js';
 import { type ChunkOutput, type ChunkRunner, type ChunkRunnerFactory, inlineChunkRunner } from './chunk-runner.js';
-import { duplicateDiffersIssue } from './duplicate-issue.js';
+import { duplicateDiffers } from './messages.js';
 
 /** What ingest needs, passed explicitly. */
 export interface IngestDeps {
@@ -224,7 +224,7 @@ async function ingestSheet(
           deps.warehouse,
           batchId,
           merged.duplicateWarnings.map((d) =>
-            warningRow(batchInfo.id, sheet, d.rowNumber, duplicateDiffersIssue(d.winnerRow)),
+            warningRow(batchInfo.id, sheet, d.rowNumber, duplicateDiffers(d.winnerRow)),
           ),
         );
       }

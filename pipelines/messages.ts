@@ -35,6 +35,8 @@ export const ISSUE_SEVERITY = {
   USCC_PILOT_CHECKSUM: 'warning',
   USCC_ORG_CHECK: 'warning',
   SUBJECT_OUTSIDE_COUNTY: 'warning',
+  // dedup (settled by the warehouse merge over the whole batch)
+  DUPLICATE_DIFFERS: 'warning',
 } as const satisfies Record<string, Severity>;
 
 export type IssueCode = keyof typeof ISSUE_SEVERITY;
@@ -279,4 +281,15 @@ export const msg = {
 /** A header as a clerk reads it in a sentence: line breaks inside the cell (`罚款金额\n（万元）`) folded away. */
 export function displayHeader(header: string): string {
   return header.replace(/\s*[\r\n]+\s*/g, '').trim();
+}
+
+/** Warning on a duplicate row whose content differed from the row that won (DESIGN.md §2). */
+export function duplicateDiffers(winnerRow: number): Issue {
+  return {
+    code: 'DUPLICATE_DIFFERS',
+    severity: ISSUE_SEVERITY.DUPLICATE_DIFFERS,
+    value: winnerRow,
+    zh: `本行与第 ${winnerRow} 行是同一条记录（决定文书号、机关和相对人相同）但内容不同，已按最后一行（第 ${winnerRow} 行）入库。如本行才是正确的，请修改第 ${winnerRow} 行后重新报送。`,
+    en: `duplicate of row ${winnerRow} with different content; the last row (${winnerRow}) was loaded`,
+  };
 }

@@ -166,11 +166,8 @@ async function ingestOne(
   return result;
 }
 
-const CATALOG_TITLES: Record<string, string> = {};
-
 async function describeBatch(ctx: Context, s: BatchSummary): Promise<void> {
-  const title = CATALOG_TITLES[s.catalog] ?? ctx.catalogs.get(s.catalog).title;
-  CATALOG_TITLES[s.catalog] = title;
+  const title = ctx.catalogs.get(s.catalog).title;
   const where = `${s.file}${s.sheet ? ` [${s.sheet}]` : ''}`;
   say(
     `${s.batchId ? '✔' : '（试运行，未写入）'} ${title} ${where}（区县 ${s.county}）：共 ${s.total} 行 → 新增 ${s.inserted}，更新 ${s.updated}，未变 ${s.unchanged}，重复 ${s.duplicate}，退回 ${s.rejected}；警告 ${s.warnings}；用时 ${(s.durationMs / 1000).toFixed(1)} 秒`,

@@ -323,7 +323,3 @@ export async function lookupExisting(wh: Warehouse, catalog: Catalog, keys: stri
   return out;
 }
 
-/** Drops a batch's staged rows (after a failure, or a dry run that staged nothing but wants to be sure). */
-export async function clearStaging(wh: Warehouse, catalog: Catalog, batchId: string): Promise<void> {
-  await wh.knex.raw(`DELETE FROM ${ident(catalogTables(catalog).staging)} WHERE batch_id = ?`, [batchId]);
-}
