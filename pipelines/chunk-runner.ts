@@ -87,7 +87,6 @@ export const inlineChunkRunner: ChunkRunnerFactory = (ctx) => {
   };
 };
 
-
 /**
  * The row stages in worker threads (large files): each task carries one chunk's records; the pool is
  * shared by the batches of a process.

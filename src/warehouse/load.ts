@@ -322,4 +322,3 @@ export async function lookupExisting(wh: Warehouse, catalog: Catalog, keys: stri
   }
   return out;
 }
-
