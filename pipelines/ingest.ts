@@ -21,6 +21,7 @@ import { createBatch, finishBatch } from '../src/warehouse/batches.js';
 import { lookupExisting, mergeBatch, stageEncoded, stageRows } from '../src/warehouse/load.js';
 import type { Warehouse } from '../src/warehouse/open.js';
 import { appendWarnings, saveRejections, saveWarnings } from '../src/warehouse/rejections.js';
+import { cleanCode } from './cell-text.js';
 import { type ChunkOutput, type ChunkRunner, type ChunkRunnerFactory, inlineChunkRunner } from './chunk-runner.js';
 import { duplicateDiffers } from './messages.js';
 
@@ -318,7 +319,7 @@ function resolveCounty(deps: IngestDeps, sheet: MatchedSheet, firstChunk: RawRec
     for (const b of bindings) {
       const raw = rec.cells[b.index];
       if (typeof raw !== 'string') continue;
-      const code = raw.normalize('NFKC').replace(/[\s-]/g, '').toUpperCase();
+      const code = cleanCode(raw); // the same code cleaning the clean stage applies
       if (!isValidUscc(code)) continue;
       const div = usccRegistrationDivision(code);
       if (div && isKnownCounty(deps.reference, div)) seen.set(div, (seen.get(div) ?? 0) + 1);
