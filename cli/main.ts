@@ -6,7 +6,11 @@ import { registerDemo } from './commands/demo.js';
 import { registerIngest } from './commands/ingest.js';
 import { registerMigrate } from './commands/migrate.js';
 import { registerRejections } from './commands/rejections.js';
+import { registerSchedule } from './commands/schedule.js';
+import { registerStatus } from './commands/status.js';
+import { registerSync } from './commands/sync.js';
 import { registerTemplate } from './commands/template.js';
+import { registerWorker } from './commands/worker.js';
 import { reportError } from './output.js';
 
 const program = new Command();
@@ -23,6 +27,10 @@ registerTemplate(program);
 registerBatches(program);
 registerRejections(program);
 registerMigrate(program);
+registerWorker(program);
+registerSync(program);
+registerSchedule(program);
+registerStatus(program);
 
 program.exitOverride((err) => {
   // Usage errors (unknown option, missing argument) are unusable arguments: exit code 2.

@@ -24,10 +24,10 @@ export async function* openSource(
       'UNKNOWN_CATALOG',
       `没有名为“${opts.catalogId}”的信息目录。可用的目录有：${known}。`,
       `Unknown catalog ${opts.catalogId}; known: ${catalogs.map((c) => c.id).join(', ')}`,
-      { file: basename(path), catalog: opts.catalogId },
+      { file: opts.displayName ?? basename(path), catalog: opts.catalogId },
     );
   }
-  const sniffed = await sniffFile(path);
+  const sniffed = await sniffFile(path, opts.displayName);
   if (sniffed.kind === 'xlsx') {
     // exceljs is large: load it only for workbooks (a CSV run, and its start-up, never pays for it).
     const { readXlsx } = await import('./xlsx/read-xlsx.js');

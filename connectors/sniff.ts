@@ -61,8 +61,8 @@ function looksBinary(head: Buffer): boolean {
  * XML Spreadsheet 2003 posing as Excel (FILE_NOT_XLSX, telling the clerk how to re-save), and
  * any other binary (FILE_UNREADABLE).
  */
-export async function sniffFile(path: string): Promise<Sniffed> {
-  const file = basename(path);
+export async function sniffFile(path: string, displayName?: string): Promise<Sniffed> {
+  const file = displayName ?? basename(path);
   let head: Buffer;
   try {
     const fh = await open(path, 'r');

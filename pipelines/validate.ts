@@ -2,8 +2,9 @@
  * validate: the catalog's JSON Schema (ajv, all errors) plus the cross-field rules that JSON Schema
  * cannot say (dates against today and each other, check characters that only warn, the county).
  */
-import type { ErrorObject, ValidateFunction } from 'ajv';
+import type { ErrorObject } from 'ajv';
 import { makeCatalogAjv } from '../src/catalog/load.js';
+import { compileQuickCheck } from '../src/catalog/quick-check.js';
 import type { Catalog, FieldDef } from '../src/catalog/types.js';
 import { internalError } from '../src/errors.js';
 import {
@@ -35,12 +36,16 @@ export function countyCovers(county: string, division: string): boolean {
   return division === `${pref}00` || division === `${pref}01`;
 }
 
-/** The yes/no validator of each catalog (see CatalogAjvOptions.fast), compiled once per thread. */
-const fastValidators = new WeakMap<Catalog, ValidateFunction>();
-function fastValidator(catalog: Catalog): ValidateFunction {
+/**
+ * The yes/no check of each catalog, compiled once per thread: the generated quick check (see
+ * catalog/quick-check.ts), or ajv's first-error validator (CatalogAjvOptions.fast) for a schema it
+ * cannot compile.
+ */
+const fastValidators = new WeakMap<Catalog, (record: unknown) => boolean>();
+function fastValidator(catalog: Catalog): (record: unknown) => boolean {
   let f = fastValidators.get(catalog);
   if (!f) {
-    f = makeCatalogAjv({ fast: true }).compile(catalog.schema);
+    f = compileQuickCheck(catalog.schema, makeCatalogAjv().formats) ?? makeCatalogAjv({ fast: true }).compile(catalog.schema);
     fastValidators.set(catalog, f);
   }
   return f;

@@ -1,9 +1,18 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
-import { Ajv } from 'ajv';
+import { Ajv, type ErrorObject } from 'ajv';
 import { configError } from './errors.js';
+import { resolveSources, type SourceConfig, type SourceFileEntry, sourcesSchema } from './source-config.js';
 import type { CountyDefaults } from './types.js';
+
+export type {
+  DatabaseSourceConfig,
+  HttpPaging,
+  HttpSourceConfig,
+  SourceConfig,
+  SourceSchedule,
+} from './source-config.js';
 
 /** One county (or a city-level office under a prefecture code). */
 export interface CountyConfig {
@@ -24,10 +33,30 @@ export interface GuijiConfig {
   /** Zone that decides "today" (default Asia/Shanghai whatever the machine's zone). */
   timeZone: string;
   counties: Record<string, CountyConfig>;
+  /** Sources of the nightly sync by name, env references resolved (checked against catalogs by `checkSources`). */
+  sources: Record<string, SourceConfig>;
   /** Worker threads for the row stages of large files ($GUIJI_THREADS; default: the machine's cores). */
   threads: number;
   /** The config file read, if any. */
   configFile?: string;
+  /** Distributed mode (REDIS_URL set): where files are staged for every worker, and queue tuning. */
+  distributed: DistributedConfig;
+}
+
+/** Settings of the BullMQ executor, from the environment (all optional). */
+export interface DistributedConfig {
+  /** Folder every worker can read ($GUIJI_SPOOL, default <home>/spool): submitted files and chunk files. */
+  spool: string;
+  /** Redis key prefix of the queues ($GUIJI_QUEUE_PREFIX, default guiji): several installations can share a Redis. */
+  queuePrefix: string;
+  /** Rows per chunk job ($GUIJI_CHUNK_ROWS, default 5000). */
+  chunkRows: number;
+  /** Chunks of one batch waiting or running at once ($GUIJI_MAX_CHUNKS_IN_FLIGHT, default 8): back-pressure on Redis. */
+  maxChunksInFlight: number;
+  /** Job lock duration in ms ($GUIJI_LOCK_MS, default 30000); a dead worker's job is taken over after it. */
+  lockMs: number;
+  /** How often each worker re-enqueues unfinished work from PostgreSQL, in ms ($GUIJI_RECONCILE_MS, default 15000). */
+  reconcileMs: number;
 }
 
 /** JSON Schema of the config file (a bad config fails at start-up with the path of the bad key). */
@@ -48,11 +77,13 @@ export const configFileSchema = {
         },
       },
     },
+    sources: sourcesSchema,
   },
 } as const;
 
 interface ConfigFile {
   counties?: Record<string, CountyConfig>;
+  sources?: Record<string, SourceFileEntry>;
 }
 
 export interface LoadConfigOptions {
@@ -90,8 +121,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: LoadConfi
     logLevel: nonEmpty(env.LOG_LEVEL) ?? 'warn',
     timeZone,
     counties: file.counties ?? {},
+    sources: resolveSources(file.sources ?? {}, env),
     threads: threadCount(env.GUIJI_THREADS),
     configFile,
+    distributed: {
+      spool: path.resolve(cwd, nonEmpty(env.GUIJI_SPOOL) ?? path.join(nonEmpty(env.GUIJI_HOME) ?? '.guiji', 'spool')),
+      queuePrefix: queuePrefix(env.GUIJI_QUEUE_PREFIX),
+      chunkRows: intSetting('GUIJI_CHUNK_ROWS', env.GUIJI_CHUNK_ROWS, 5000, 100, 100_000),
+      maxChunksInFlight: intSetting('GUIJI_MAX_CHUNKS_IN_FLIGHT', env.GUIJI_MAX_CHUNKS_IN_FLIGHT, 8, 1, 1000),
+      lockMs: intSetting('GUIJI_LOCK_MS', env.GUIJI_LOCK_MS, 30_000, 1000, 600_000),
+      reconcileMs: intSetting('GUIJI_RECONCILE_MS', env.GUIJI_RECONCILE_MS, 15_000, 200, 3_600_000),
+    },
   };
 }
 
@@ -107,11 +147,11 @@ function readConfigFile(file: string): ConfigFile {
       { file },
     );
   }
-  const ajv = new Ajv({ allErrors: true, strict: true });
+  const ajv = new Ajv({ allErrors: true, strict: true, discriminator: true });
   const validate = ajv.compile(configFileSchema);
   if (!validate(parsed)) {
     const first = validate.errors?.[0];
-    const at = `${first?.instancePath || '/'}${first?.keyword === 'additionalProperties' ? `/${(first.params as { additionalProperty: string }).additionalProperty}` : ''}`;
+    const at = first ? errorPath(first) : '/';
     throw configError(
       'CONFIG_INVALID',
       `配置文件 ${file} 中 ${at} 有误：${first?.message}`,
@@ -120,6 +160,21 @@ function readConfigFile(file: string): ConfigFile {
     );
   }
   return parsed as ConfigFile;
+}
+
+/** JSON Pointer of the key an ajv error is about (the offending key itself, not just its parent). */
+function errorPath(e: ErrorObject): string {
+  const p = e.params as Record<string, unknown>;
+  const child =
+    e.keyword === 'additionalProperties'
+      ? p.additionalProperty
+      : e.keyword === 'required'
+        ? p.missingProperty
+        : e.keyword === 'discriminator'
+          ? p.tag
+          : (e.propertyName ?? (e.keyword === 'propertyNames' ? p.propertyName : undefined));
+  const pointer = (s: string) => s.replaceAll('~', '~0').replaceAll('/', '~1');
+  return typeof child === 'string' ? `${e.instancePath}/${pointer(child)}` : e.instancePath || '/';
 }
 
 function checkTimeZone(tz: string): void {
@@ -141,6 +196,34 @@ function threadCount(v: string | undefined): number {
     );
   }
   return n;
+}
+
+function intSetting(name: string, v: string | undefined, dflt: number, min: number, max: number): number {
+  if (v === undefined || v.trim() === '') return dflt;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw configError(
+      'CONFIG_SETTING',
+      `${name} 应为 ${min} 到 ${max} 的整数，而不是“${v}”。`,
+      `${name} must be an integer ${min}..${max}, got ${v}`,
+      { path: name },
+    );
+  }
+  return n;
+}
+
+function queuePrefix(v: string | undefined): string {
+  const p = nonEmpty(v) ?? 'guiji';
+  // BullMQ job and queue names must not contain ':'; keep the prefix to a plain word.
+  if (!/^[A-Za-z][A-Za-z0-9_-]{0,40}$/.test(p)) {
+    throw configError(
+      'CONFIG_SETTING',
+      `GUIJI_QUEUE_PREFIX 只能包含字母、数字、下划线和连字符，而不是“${p}”。`,
+      `GUIJI_QUEUE_PREFIX must match [A-Za-z][A-Za-z0-9_-]*, got ${p}`,
+      { path: 'GUIJI_QUEUE_PREFIX' },
+    );
+  }
+  return p;
 }
 
 function nonEmpty(v: string | undefined): string | undefined {

@@ -53,6 +53,17 @@ export function configError(code: string, zh: string, en: string, details?: Erro
   return new GuijiError('config', code, zh, en, details);
 }
 
+/** An infrastructure hiccup (a server unreachable, a connection cut): worth a retry with backoff. */
+export function transientError(
+  code: string,
+  zh: string,
+  en: string,
+  details?: ErrorDetails,
+  cause?: unknown,
+): GuijiError {
+  return new GuijiError('transient', code, zh, en, details, { cause });
+}
+
 export function internalError(
   code: string,
   zh: string,
@@ -65,4 +76,40 @@ export function internalError(
 
 export function isGuijiError(e: unknown): e is GuijiError {
   return e instanceof GuijiError;
+}
+
+const INFRASTRUCTURE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+  '57P01', // admin_shutdown
+  '57P02', // crash_shutdown
+  '57P03', // cannot_connect_now
+  '08000', // connection_exception
+  '08003', // connection_does_not_exist
+  '08006', // connection_failure
+  '08001', // unable to connect
+  '53300', // too_many_connections
+  '40001', // serialization_failure
+  '40P01', // deadlock_detected
+]);
+
+/**
+ * True when an error comes from infrastructure (database or Redis unreachable, a connection cut, a
+ * pool timeout) rather than from the data or a bug: those are the errors worth a retry.
+ */
+export function isTransient(e: unknown): boolean {
+  if (isGuijiError(e)) return e.kind === 'transient';
+  const err = e as { code?: unknown; name?: unknown; message?: unknown } | null;
+  if (!err || typeof err !== 'object') return false;
+  if (typeof err.code === 'string' && INFRASTRUCTURE_CODES.has(err.code)) return true;
+  if (err.name === 'KnexTimeoutError') return true;
+  const msg = typeof err.message === 'string' ? err.message : '';
+  return /Connection terminated|connection is closed|Client has encountered a connection error|timeout exceeded when trying to connect|read ECONNRESET|Connection is closed|ECONNREFUSED/i.test(
+    msg,
+  );
 }

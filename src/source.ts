@@ -21,6 +21,8 @@ export interface ReadOptions {
   catalogId?: string;
   /** Records per yielded chunk. */
   chunkSize?: number;
+  /** The file's name in messages when the path is not the clerk's (a spooled copy). */
+  displayName?: string;
 }
 
 /** A sheet (or the one table of a CSV) whose header matched a catalog. */
@@ -53,3 +55,30 @@ export interface SkippedSheet {
 
 /** What a reader yields for a file: matched sheets (to ingest) and skipped ones (to report). */
 export type SheetEvent = { kind: 'sheet'; sheet: MatchedSheet } | { kind: 'skipped'; skipped: SkippedSheet };
+
+/**
+ * The part of a source a sync reads in one run: rows whose cursor is in `(after, upTo]`.
+ * `after` null → from the start; `upTo` absent (or null) → fixed by the reader when it opens.
+ */
+export interface SyncWindow {
+  after: string | null;
+  upTo?: string | null;
+}
+
+/** A sync source opened for one window (database table or HTTP API). */
+export interface SyncRead {
+  /** The source column names (or item property paths), in the order of the cells. */
+  headers: string[];
+  /** Cell index → catalog field. */
+  columns: ColumnBinding[];
+  /**
+   * The window's upper bound (inclusive), as the exact string to store and hand back as `after` next
+   * time; null when there is nothing to read. Each reader says when it is known.
+   */
+  readonly upTo: string | null;
+  /** Pages of records; `rowNumber` is the 1-based ordinal within the window. Each iteration re-reads the window. */
+  records: AsyncIterable<RawRecord[]>;
+  /** The cursor value of a row of the page last yielded (readers that can say it cheaply). */
+  cursorOf?(rowNumber: number): string;
+  close(): Promise<void>;
+}

@@ -47,6 +47,10 @@ export async function runIngest(files: string[], opts: IngestCliOptions): Promis
     if (files.some((f) => /\.xlsx$/i.test(f))) import('../../connectors/xlsx/read-xlsx.js').catch(() => {});
     await withContext(opts, async (ctx) => {
       if (readOpts.catalogId) ctx.catalogs.get(readOpts.catalogId); // unknown → exit 2 before any file
+      if (ctx.config.redisUrl && !readOpts.dryRun) {
+        exit = await ingestThroughQueues(ctx, files, readOpts, opts.json === true);
+        return;
+      }
       const threads = await threadsFor(files, ctx.config.threads, readOpts.dryRun === true);
       try {
         for (const file of files) {
@@ -190,4 +194,54 @@ async function describeBatch(ctx: Context, s: BatchSummary): Promise<void> {
     }
     say(`  查看全部：guiji rejections --batch ${s.batchId}`);
   }
+}
+
+/** REDIS_URL set: each file goes to the workers through the queues; this process follows it to the end. */
+async function ingestThroughQueues(ctx: Context, files: string[], opts: IngestOptions, json: boolean): Promise<number> {
+  const [{ distributedParts }, { ingestDistributed }] = await Promise.all([
+    import('../distributed.js'),
+    import('../../jobs/client.js'),
+  ]);
+  const parts = await distributedParts(ctx, { failFast: true });
+  let exit = 0;
+  try {
+    for (const file of files) {
+      await stat(file).catch(() => {
+        throw inputError('FILE_NOT_FOUND', `找不到文件 ${file}。`, `file not found: ${file}`, { file });
+      });
+      const started = Date.now();
+      let done = 0;
+      let seen = 0;
+      const progress = makeProgress(() => {
+        const secs = (Date.now() - started) / 1000;
+        return `${path.basename(file)}：已读 ${seen.toLocaleString('en-US')} 行，已处理 ${done.toLocaleString('en-US')} 行（${secs.toFixed(0)} 秒）`;
+      });
+      const result = await ingestDistributed(ctx, parts.queues, file, opts, {
+        onProgress: (p) => {
+          done = p.rowsDone;
+          seen = p.rowsSeen;
+          progress.tick();
+        },
+        onNoWorker: () =>
+          warn(
+            `提示：队列（前缀 ${ctx.config.distributed.queuePrefix}）上没有正在运行的工作进程，文件 ${path.basename(file)} 在排队等待。请在本机或其他机器上运行“guiji worker”（REDIS_URL、DATABASE_URL 与本机相同）。`,
+          ),
+      });
+      progress.done();
+      for (const s of result.skipped)
+        warn(`跳过 ${path.basename(file)}${s.sheet ? ` 工作表“${s.sheet}”` : ''}：${s.zh}`);
+      for (const summary of result.summaries) {
+        if (json) printJsonLine(summary);
+        else await describeBatch(ctx, summary);
+      }
+      for (const f of result.failed) {
+        exit = Math.max(exit, 1);
+        warn(`批次 ${f.batchId} 处理失败：${f.error}`);
+      }
+      if (result.error) exit = Math.max(exit, reportError(result.error, json));
+    }
+  } finally {
+    await parts.close();
+  }
+  return exit;
 }

@@ -92,8 +92,8 @@ export async function* readCsvRecords(
   skipRecords: number,
   width: number,
   chunkSize = DEFAULT_CHUNK,
+  file = basename(path),
 ): AsyncGenerator<RawRecord[]> {
-  const file = basename(path);
   const decoder = makeDecoder(format.encoding, file);
   const splitter = new CsvSplitter(format);
   let recordIndex = 0;
@@ -140,9 +140,9 @@ export async function* readCsvRecords(
 /** Guesses (or takes from `opts`) the encoding and dialect; returns them with the decoded prefix. */
 export async function detectCsvFormat(
   path: string,
-  opts: Pick<ReadOptions, 'encoding'> = {},
+  opts: Pick<ReadOptions, 'encoding' | 'displayName'> = {},
 ): Promise<{ format: CsvFormat; prefix: string; wholeFile: boolean }> {
-  const file = basename(path);
+  const file = opts.displayName ?? basename(path);
   const { bytes, wholeFile } = await readPrefix(path);
   const encoding = opts.encoding ? canonicalEncoding(opts.encoding) : detectEncoding(bytes, wholeFile);
   const decoder = makeDecoder(encoding, file);
@@ -162,7 +162,7 @@ export async function openCsv(
   catalogs: readonly Catalog[],
   opts: ReadOptions = {},
 ): Promise<MatchedSheet> {
-  const file = basename(path);
+  const file = opts.displayName ?? basename(path);
   const { format, prefix, wholeFile } = await detectCsvFormat(path, opts);
   const scan = Math.max(HEADER_SCAN_ROWS, opts.headerRow ?? 0);
   const rows = firstRecords(prefix, wholeFile, format, scan);
@@ -191,7 +191,7 @@ export async function openCsv(
     encoding: format.encoding,
     records: {
       [Symbol.asyncIterator]: () =>
-        readCsvRecords(path, format, headerRowIndex + 1, match.headers.length, opts.chunkSize ?? DEFAULT_CHUNK),
+        readCsvRecords(path, format, headerRowIndex + 1, match.headers.length, opts.chunkSize ?? DEFAULT_CHUNK, file),
     },
   };
 }

@@ -116,7 +116,7 @@ export async function* readXlsx(
   catalogs: readonly Catalog[],
   opts: ReadOptions = {},
 ): AsyncGenerator<SheetEvent> {
-  const file = basename(path);
+  const file = opts.displayName ?? basename(path);
   const candidates = candidateCatalogs(catalogs, opts.catalogId);
   const chunkSize = opts.chunkSize ?? DEFAULT_CHUNK;
   const scan = Math.max(HEADER_SCAN_ROWS, opts.headerRow ?? 0);

@@ -1,4 +1,4 @@
-import type { OutcomeCounts } from '../types.js';
+import type { ColumnBinding, OutcomeCounts } from '../types.js';
 import type { Warehouse } from './open.js';
 
 export type BatchStatus = 'running' | 'done' | 'failed';
@@ -37,6 +37,10 @@ export interface BatchRecord extends OutcomeCounts {
   error: string | null;
   startedAt: Date;
   finishedAt: Date | null;
+  /** Distributed runs: the request, the frozen stage context, the number of chunks once collected. */
+  requestId: string | null;
+  context: FrozenContext | null;
+  chunksTotal: number | null;
 }
 
 /** Opens a ledger entry (status running). Idempotent for the same id (a retried job re-opens it). */
@@ -49,18 +53,18 @@ export async function createBatch(wh: Warehouse, info: NewBatch): Promise<void> 
   );
 }
 
-/** Closes a ledger entry with its counts and timings. */
+/** Closes a running ledger entry with its counts and timings; false when it was no longer running. */
 export async function finishBatch(
   wh: Warehouse,
   id: string,
   summary: BatchFinish,
   status: Exclude<BatchStatus, 'running'>,
-): Promise<void> {
+): Promise<boolean> {
   const c = summary.counts;
-  await wh.knex.raw(
+  const res = await wh.knex.raw(
     `UPDATE batches SET status = ?, total = ?, inserted = ?, updated = ?, unchanged = ?, duplicate = ?,
        rejected = ?, warnings = ?, stage_ms = ?::jsonb, error = ?, finished_at = now()
-     WHERE id = ?`,
+     WHERE id = ? AND status = 'running'`,
     [
       status,
       summary.total,
@@ -75,10 +79,66 @@ export async function finishBatch(
       id,
     ],
   );
+  return (res.rowCount ?? 0) > 0;
+}
+
+/** The stage context a distributed batch's chunks all run with, frozen when the batch is opened. */
+export interface FrozenContext {
+  headers: string[];
+  columns: ColumnBinding[];
+  defaults: Record<string, string>;
+  county: string;
+  /** "Today" for the date rules, fixed for the whole batch. */
+  today: string;
+  headerRow?: number;
+  encoding?: string;
+}
+
+/**
+ * Opens the ledger entry of a distributed batch unless it exists (a re-run collect keeps the first
+ * one's context), and returns what is stored.
+ */
+export async function openChunkedBatch(
+  wh: Warehouse,
+  info: NewBatch & { requestId: string; context: FrozenContext },
+): Promise<BatchRecord> {
+  await wh.knex.raw(
+    `INSERT INTO batches (id, file, sheet, catalog, county, file_sha256, status, request_id, context)
+     VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?::jsonb) ON CONFLICT (id) DO NOTHING`,
+    [
+      info.id,
+      info.file,
+      info.sheet ?? null,
+      info.catalog,
+      info.county,
+      info.fileSha256 ?? null,
+      info.requestId,
+      JSON.stringify(info.context),
+    ],
+  );
+  const b = await getBatch(wh, info.id);
+  if (!b) throw new Error(`batch ${info.id} vanished after insert`);
+  return b;
+}
+
+/** Collecting is over: the batch has this many chunks and input rows. */
+export async function setBatchCollected(wh: Warehouse, id: string, chunksTotal: number, total: number): Promise<void> {
+  await wh.knex.raw(`UPDATE batches SET chunks_total = ?, total = ? WHERE id = ? AND status = 'running'`, [
+    chunksTotal,
+    total,
+    id,
+  ]);
+}
+
+/** The batches of a distributed request, in sheet order. */
+export async function listRequestBatches(wh: Warehouse, requestId: string): Promise<BatchRecord[]> {
+  const res = await wh.knex.raw(`${SELECT} WHERE request_id = ? ORDER BY id`, [requestId]);
+  return (res.rows as Record<string, unknown>[]).map(toRecord);
 }
 
 const SELECT = `SELECT id, file, sheet, catalog, county, status, total, inserted, updated, unchanged, duplicate,
-  rejected, warnings, stage_ms, file_sha256, error, started_at, finished_at FROM batches`;
+  rejected, warnings, stage_ms, file_sha256, error, started_at, finished_at, request_id, context, chunks_total
+  FROM batches`;
 
 function toRecord(r: Record<string, unknown>): BatchRecord {
   const n = (k: string) => Number(r[k] ?? 0);
@@ -102,6 +162,9 @@ function toRecord(r: Record<string, unknown>): BatchRecord {
     error: (r.error as string | null) ?? null,
     startedAt: new Date(r.started_at as string | Date),
     finishedAt: r.finished_at ? new Date(r.finished_at as string | Date) : null,
+    requestId: (r.request_id as string | null) ?? null,
+    context: (typeof r.context === 'string' ? JSON.parse(r.context) : r.context) ?? null,
+    chunksTotal: r.chunks_total == null ? null : Number(r.chunks_total),
   };
 }
 

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { type FileResult, type IngestOptions, ingestFile } from '../../pipelines/ingest.js';
 import { loadCatalogs } from '../../src/catalog/load.js';
 import { makeClock } from '../../src/clock.js';
-import type { GuijiConfig } from '../../src/config.js';
+import { type GuijiConfig, loadConfig } from '../../src/config.js';
 import { loadReference } from '../../src/reference.js';
 import type { Logger } from '../../src/types.js';
 import type { Warehouse } from '../../src/warehouse/open.js';
@@ -29,7 +29,8 @@ const silent: Logger = {
 /** The county defaults the fixtures need (fixtures/counties.json). */
 export function fixtureConfig(): GuijiConfig {
   const counties = JSON.parse(readFileSync(path.join(FIXTURES, 'counties.json'), 'utf8')).counties;
-  return { home: '/nonexistent', logLevel: 'silent', timeZone: 'Asia/Shanghai', counties, threads: 0 };
+  const base = loadConfig({ LOG_LEVEL: 'silent', GUIJI_THREADS: '0', GUIJI_HOME: '/nonexistent' }, { cwd: '/' });
+  return { ...base, counties };
 }
 
 /** Ingests a file in-process, as `guiji ingest` does, with the clock pinned to the fixtures' day. */

@@ -1,0 +1,86 @@
+import type { Command } from 'commander';
+import { configError } from '../../src/errors.js';
+import { type GlobalOptions, openContext } from '../context.js';
+import { reportError, warn } from '../output.js';
+
+interface WorkerCliOptions extends GlobalOptions {
+  concurrency?: string;
+}
+
+export function registerWorker(program: Command): void {
+  program
+    .command('worker')
+    .description('启动分布式工作进程（需要 REDIS_URL 和 DATABASE_URL），处理队列中的导入与同步任务')
+    .option('--concurrency <n>', '同时处理的分片数（默认 2）', '2')
+    .action(async (opts: WorkerCliOptions, cmd: Command) => {
+      const all = { ...cmd.optsWithGlobals(), ...opts } as WorkerCliOptions;
+      process.exitCode = await runWorker(all);
+    });
+}
+
+async function runWorker(opts: WorkerCliOptions): Promise<number> {
+  const concurrency = Number(opts.concurrency ?? 2);
+  try {
+    if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) {
+      throw configError(
+        'ARGUMENT_INVALID',
+        `--concurrency 应为 1 到 64 的整数，而不是“${opts.concurrency}”。`,
+        `--concurrency must be an integer 1..64, got ${opts.concurrency}`,
+      );
+    }
+    const ctx = await openContext(opts);
+    const [{ distributedParts }, { checkSources }] = await Promise.all([
+      import('../distributed.js'),
+      import('../../src/sources.js'),
+    ]);
+    try {
+      checkSources(ctx.config, ctx.catalogs); // a bad source mapping fails at start-up, not at 2 a.m.
+    } catch (e) {
+      await ctx.release();
+      throw e;
+    }
+    const parts = await distributedParts(ctx).catch(async (e) => {
+      await ctx.release();
+      throw e;
+    });
+    const { startWorker } = await import('../../jobs/worker.js');
+    const worker = startWorker(
+      {
+        config: ctx.config,
+        warehouse: ctx.db,
+        catalogs: ctx.catalogs,
+        reference: ctx.reference,
+        clock: ctx.clock,
+        logger: ctx.logger,
+        spool: parts.spool,
+        openSync: parts.openSync,
+      },
+      parts.queues,
+      { concurrency },
+    );
+    await worker.ready;
+    warn(
+      `工作进程 ${worker.workerName} 已启动（队列前缀 ${ctx.config.distributed.queuePrefix}，并发 ${concurrency}，暂存目录 ${ctx.config.distributed.spool}）。按 Ctrl+C 停止。`,
+    );
+    await new Promise<void>((resolve) => {
+      let signals = 0;
+      const stop = (sig: string) => {
+        signals++;
+        if (signals === 1) {
+          warn(`收到 ${sig}：处理完手上的任务后退出（再按一次立即退出，未完成的任务交给其他工作进程）。`);
+          worker.close().then(resolve, resolve);
+        } else {
+          worker.close(true).then(resolve, resolve);
+        }
+      };
+      process.on('SIGTERM', () => stop('SIGTERM'));
+      process.on('SIGINT', () => stop('SIGINT'));
+    });
+    await parts.close();
+    await ctx.release();
+    warn(`工作进程 ${worker.workerName} 已退出。`);
+    return 0;
+  } catch (e) {
+    return reportError(e, false);
+  }
+}

@@ -1,0 +1,166 @@
+/**
+ * A guiji worker process: BullMQ workers for every queue, running the batch flow of
+ * pipelines/distributed, plus the reconciler that puts unfinished work (as PostgreSQL records it) back
+ * into the queues. Error policy (DESIGN.md §7): infrastructure errors are retried with backoff; an
+ * unusable file fails its request at once (UnrecoverableError) with the reason stored for stewards; a
+ * bug fails the batch (UnrecoverableError); bad rows are never errors.
+ */
+import { hostname } from 'node:os';
+import { type Job, type Processor, UnrecoverableError, Worker } from 'bullmq';
+import { collectRequest, toRequestError } from '../pipelines/distributed/collect.js';
+import type { FlowDeps } from '../pipelines/distributed/deps.js';
+import { failBatch, failRequest, finalizeBatch } from '../pipelines/distributed/finalize.js';
+import { makeChunkProcessor } from '../pipelines/distributed/process-chunk.js';
+import { reconcile } from '../pipelines/distributed/reconcile.js';
+import { startSyncRun } from '../pipelines/distributed/sync-run.js';
+import { type GuijiError, internalError, isGuijiError, isTransient } from '../src/errors.js';
+import type { Logger } from '../src/types.js';
+import type { Queues } from './queues.js';
+import { backoffMs, type JobPayloads, type QueueName } from './registry.js';
+
+export interface WorkerOptions {
+  /** Chunk jobs run at once in this process (default 2: one computes while the other writes). */
+  concurrency?: number;
+  /** Run the reconciler (default true). */
+  reconcile?: boolean;
+}
+
+export interface RunningWorker {
+  /** Finishes the jobs in hand (or, with force, gives them back), then closes the workers. */
+  close(force?: boolean): Promise<void>;
+  /** Resolves once every BullMQ worker is connected and waiting for jobs. */
+  ready: Promise<void>;
+  workerName: string;
+}
+
+export function workerName(): string {
+  return `${hostname()}-${process.pid}`;
+}
+
+export function startWorker(
+  base: Omit<FlowDeps, 'enqueue' | 'worker'>,
+  queues: Queues,
+  opts: WorkerOptions = {},
+): RunningWorker {
+  const name = workerName();
+  const deps: FlowDeps = { ...base, enqueue: queues.enqueue, worker: name };
+  const { lockMs, reconcileMs, queuePrefix } = base.config.distributed;
+  const processChunk = makeChunkProcessor(deps);
+
+  const processors: { [Q in QueueName]: (job: Job<JobPayloads[Q]>, log: Logger) => Promise<unknown> } = {
+    collect: async (job, log) => {
+      const { requestId } = job.data;
+      try {
+        const r = await collectRequest({ ...deps, logger: log }, requestId);
+        if (r.status === 'failed') throw new UnrecoverableError(r.error?.message ?? 'request failed');
+        return r;
+      } catch (e) {
+        if (e instanceof UnrecoverableError || isTransient(e)) throw e;
+        const err = asGuijiError(e);
+        log.error({ err: e, code: err.code }, 'collect failed: bug');
+        await failRequest(deps, requestId, toRequestError(err));
+        throw new UnrecoverableError(err.message);
+      }
+    },
+    chunk: async (job) => {
+      const { batchId, chunkNo } = job.data;
+      try {
+        return await processChunk(batchId, chunkNo);
+      } catch (e) {
+        if (isTransient(e)) throw e;
+        await failBatch(deps, batchId, (e as Error).message);
+        throw new UnrecoverableError((e as Error).message);
+      }
+    },
+    finalize: async (job, log) => {
+      const { batchId } = job.data;
+      try {
+        return await finalizeBatch({ ...deps, logger: log }, batchId);
+      } catch (e) {
+        if (isTransient(e)) throw e;
+        log.error({ err: e }, 'finalize failed');
+        await failBatch(deps, batchId, (e as Error).message);
+        throw new UnrecoverableError((e as Error).message);
+      }
+    },
+    sync: async (job, log) => {
+      try {
+        return await startSyncRun({ ...deps, logger: log }, job.data.source);
+      } catch (e) {
+        if (isTransient(e)) throw e;
+        throw new UnrecoverableError((e as Error).message);
+      }
+    },
+  };
+
+  const concurrency: Record<QueueName, number> = {
+    collect: 1,
+    chunk: Math.max(1, opts.concurrency ?? 2),
+    finalize: 1,
+    sync: 1,
+  };
+  const workers = (Object.keys(processors) as QueueName[]).map((q) => {
+    const run = processors[q] as (job: Job, log: Logger) => Promise<unknown>;
+    const processor: Processor = async (job) => {
+      const log = base.logger.child({ queue: q, jobId: job.id, attempt: job.attemptsMade + 1, ...job.data });
+      const t0 = performance.now();
+      const result = await run(job, log);
+      log.debug({ ms: Math.round(performance.now() - t0) }, 'job done');
+      return result;
+    };
+    const w = new Worker(q, processor, {
+      connection: queues.connection,
+      prefix: queuePrefix,
+      name,
+      concurrency: concurrency[q],
+      lockDuration: lockMs,
+      stalledInterval: lockMs,
+      // A worker killed mid-job leaves a stalled job; another worker takes it over (idempotent steps).
+      maxStalledCount: 10,
+      settings: { backoffStrategy: (attemptsMade: number) => backoffMs(attemptsMade) },
+      removeOnComplete: { count: 0 },
+      removeOnFail: { age: 24 * 3600, count: 1000 },
+    });
+    w.on('failed', (job, err) => {
+      base.logger.warn({ queue: q, jobId: job?.id, attempts: job?.attemptsMade, err: err.message }, 'job failed');
+    });
+    w.on('error', (err) => base.logger.warn({ queue: q, err: err.message }, 'worker connection problem'));
+    return w;
+  });
+
+  let reconciling = false;
+  const runReconcile = async () => {
+    if (reconciling) return;
+    reconciling = true;
+    try {
+      const r = await reconcile(deps);
+      if (r.collect + r.chunks + r.finalize + r.settled > 0) base.logger.debug({ ...r }, 'reconciled');
+    } catch (e) {
+      base.logger.warn({ err: (e as Error).message }, 'reconcile failed; will try again');
+    } finally {
+      reconciling = false;
+    }
+  };
+  const timer = opts.reconcile === false ? undefined : setInterval(runReconcile, reconcileMs);
+  timer?.unref();
+  const ready = Promise.all(workers.map((w) => w.waitUntilReady())).then(async () => {
+    if (opts.reconcile !== false) await runReconcile();
+  });
+
+  let closing: Promise<void> | undefined;
+  return {
+    workerName: name,
+    ready,
+    close(force = false) {
+      if (timer) clearInterval(timer);
+      if (force) return Promise.all(workers.map((w) => w.close(true))).then(() => {});
+      closing ??= Promise.all(workers.map((w) => w.close())).then(() => {});
+      return closing;
+    },
+  };
+}
+
+function asGuijiError(e: unknown): GuijiError {
+  if (isGuijiError(e)) return e;
+  return internalError('INTERNAL', `内部错误：${(e as Error).message}`, (e as Error).message, {}, e);
+}

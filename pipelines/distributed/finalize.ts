@@ -1,0 +1,120 @@
+/**
+ * Finalize: once every chunk of a collected batch is done, merge the staged rows into the catalog table
+ * (batch-wide dedup, then ranges — idempotent, see mergeBatch), add the duplicate warnings, check that
+ * the ledger adds up and close the batch. For a sync run, the source's cursor is committed in the same
+ * transaction that closes the batch covering it. The last batch of a request closes the request.
+ */
+import { emptyCounts } from '../../src/types.js';
+import { finishBatch, getBatch, listRequestBatches } from '../../src/warehouse/batches.js';
+import { chunkTotals, pendingChunkCount } from '../../src/warehouse/chunks.js';
+import { mergeBatch } from '../../src/warehouse/load.js';
+import type { Warehouse } from '../../src/warehouse/open.js';
+import { appendWarnings } from '../../src/warehouse/rejections.js';
+import { advanceRequest, getRequest, type RequestError } from '../../src/warehouse/requests.js';
+import { commitSyncCursor } from '../../src/warehouse/sync-state.js';
+import { checkLedger, roundMs, warningRow } from '../ledger.js';
+import { duplicateDiffers } from '../messages.js';
+import type { FlowDeps } from './deps.js';
+
+export type FinalizeResult = 'done' | 'not-ready' | 'already';
+
+export async function finalizeBatch(deps: FlowDeps, batchId: string): Promise<FinalizeResult> {
+  const batch = await getBatch(deps.warehouse, batchId);
+  if (batch?.status !== 'running') return 'already';
+  if (batch.chunksTotal === null || (await pendingChunkCount(deps.warehouse, batchId)) > 0) return 'not-ready';
+  const log = deps.logger.child({ batchId, file: batch.file, sheet: batch.sheet, catalog: batch.catalog });
+  const catalog = deps.catalogs.get(batch.catalog);
+
+  const t0 = performance.now();
+  const merged = await mergeBatch(deps.warehouse, catalog, batchId, {
+    onProgress: (p) => log.debug({ ...p }, 'merging'),
+  });
+  const mergeMs = performance.now() - t0;
+  if (merged.duplicateWarnings.length > 0) {
+    await appendWarnings(
+      deps.warehouse,
+      batchId,
+      merged.duplicateWarnings.map((d) =>
+        warningRow(
+          batchId,
+          { file: batch.file, sheet: batch.sheet ?? undefined },
+          d.rowNumber,
+          duplicateDiffers(d.winnerRow),
+        ),
+      ),
+    );
+  }
+  const totals = await chunkTotals(deps.warehouse, batchId);
+  const counts = emptyCounts();
+  counts.inserted = merged.inserted;
+  counts.updated = merged.updated;
+  counts.unchanged = merged.unchanged;
+  counts.duplicate = merged.duplicate;
+  counts.rejected = totals.rejected;
+  checkLedger(counts, batch.total, batchId);
+  const warnings = totals.warnings + merged.duplicateWarnings.length;
+
+  const request = batch.requestId ? await getRequest(deps.warehouse, batch.requestId) : undefined;
+  const closed = await deps.warehouse.knex.transaction(async (knex) => {
+    const trx: Warehouse = { ...deps.warehouse, knex };
+    const ok = await finishBatch(
+      trx,
+      batchId,
+      { counts, total: batch.total, warnings, stageMs: roundMs({ ...totals.stageMs, merge: mergeMs }) },
+      'done',
+    );
+    if (ok && request?.kind === 'sync' && request.options.source) {
+      await commitSyncCursor(trx, request.options.source, {
+        cursor: request.options.upTo ?? null,
+        batchId,
+        rows: batch.total,
+      });
+    }
+    return ok;
+  });
+  if (!closed) return 'already';
+  log.info({ ...counts, total: batch.total, warnings }, 'batch done');
+  await deps.spool.removeBatch(batchId);
+  if (batch.requestId) await settleRequest(deps, batch.requestId);
+  return 'done';
+}
+
+/** A collected request whose batches have all ended is done; its spooled file is no longer needed. */
+export async function settleRequest(deps: FlowDeps, requestId: string): Promise<boolean> {
+  const request = await getRequest(deps.warehouse, requestId);
+  if (request?.status !== 'collected') return false;
+  const batches = await listRequestBatches(deps.warehouse, requestId);
+  if (batches.some((b) => b.status === 'running')) return false;
+  const moved = await advanceRequest(deps.warehouse, requestId, 'done');
+  if (moved && request.spoolPath) await deps.spool.remove(request.spoolPath);
+  return moved;
+}
+
+/**
+ * A batch that cannot finish (a bug, a missing chunk file): close it as failed with the reason, so it
+ * shows in `guiji batches` and its client stops waiting. Its staged rows stay until a re-run.
+ */
+export async function failBatch(deps: FlowDeps, batchId: string, error: string): Promise<void> {
+  const batch = await getBatch(deps.warehouse, batchId);
+  if (batch?.status !== 'running') return;
+  const totals = await chunkTotals(deps.warehouse, batchId);
+  const counts = emptyCounts();
+  counts.rejected = totals.rejected;
+  await finishBatch(
+    deps.warehouse,
+    batchId,
+    { counts, total: batch.total, warnings: totals.warnings, stageMs: roundMs(totals.stageMs), error },
+    'failed',
+  );
+  if (batch.requestId) await settleRequest(deps, batch.requestId);
+}
+
+/** A request whose collect cannot go on: fail it and the batches it had opened. */
+export async function failRequest(deps: FlowDeps, requestId: string, error: RequestError): Promise<void> {
+  await advanceRequest(deps.warehouse, requestId, 'failed', { error });
+  for (const b of await listRequestBatches(deps.warehouse, requestId)) {
+    if (b.status === 'running') await failBatch(deps, b.id, error.en);
+  }
+  const request = await getRequest(deps.warehouse, requestId);
+  if (request?.spoolPath) await deps.spool.remove(request.spoolPath);
+}

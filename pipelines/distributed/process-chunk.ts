@@ -1,0 +1,117 @@
+/**
+ * One chunk through clean → normalize → validate → key, then — in one transaction — its valid rows into
+ * staging, its rejected rows and warnings into their tables, and the chunk marked done. A worker killed
+ * half-way leaves nothing; a second run of a done chunk changes nothing. The merge waits for finalize.
+ */
+import type { Catalog } from '../../src/catalog/types.js';
+import { internalError } from '../../src/errors.js';
+import type { StageContext } from '../../src/pipeline.js';
+import type { Row } from '../../src/types.js';
+import { type BatchRecord, getBatch } from '../../src/warehouse/batches.js';
+import { chunkStatus, lockChunk, markChunkDone, pendingChunkCount } from '../../src/warehouse/chunks.js';
+import { stageRows } from '../../src/warehouse/load.js';
+import type { Warehouse } from '../../src/warehouse/open.js';
+import { saveRejections, saveWarnings } from '../../src/warehouse/rejections.js';
+import { splitChunk, toRows } from '../chunk-runner.js';
+import { countWarnings, roundMs } from '../ledger.js';
+import { makePipeline } from '../stages.js';
+import type { FlowDeps } from './deps.js';
+
+export interface ChunkResult {
+  status: 'done' | 'already' | 'batch-ended';
+  rows: number;
+  rejected: number;
+  ms: number;
+}
+
+interface PlannedBatch {
+  batch: BatchRecord;
+  catalog: Catalog;
+  run: (rows: Row[]) => ReturnType<ReturnType<typeof makePipeline>>;
+}
+
+/** Stage plans per batch, so a worker plans a batch once for all the chunks it takes (bounded). */
+export function makeChunkProcessor(deps: FlowDeps) {
+  const plans = new Map<string, PlannedBatch>();
+
+  const plan = async (batchId: string): Promise<PlannedBatch | undefined> => {
+    const cached = plans.get(batchId);
+    if (cached) return cached;
+    const batch = await getBatch(deps.warehouse, batchId);
+    if (!batch) return undefined;
+    const catalog = deps.catalogs.list.find((c) => c.id === batch.catalog);
+    if (!catalog || !batch.context) {
+      throw internalError(
+        'BATCH_CONTEXT_MISSING',
+        `批次 ${batchId} 缺少处理所需的信息。`,
+        `batch ${batchId} has no ${catalog ? 'stage context' : `catalog ${batch.catalog}`}`,
+      );
+    }
+    const ctx: StageContext = {
+      catalog,
+      county: batch.context.county,
+      today: batch.context.today,
+      headers: batch.context.headers,
+      columns: batch.context.columns,
+      defaults: batch.context.defaults,
+      reference: deps.reference,
+    };
+    const planned = { batch, catalog, run: makePipeline(ctx) };
+    plans.set(batchId, planned);
+    if (plans.size > 32) plans.delete(plans.keys().next().value as string);
+    return planned;
+  };
+
+  return async function processChunk(batchId: string, chunkNo: number): Promise<ChunkResult> {
+    const t0 = performance.now();
+    const ref = { batchId, chunkNo };
+    const none = (status: ChunkResult['status']): ChunkResult => ({ status, rows: 0, rejected: 0, ms: 0 });
+    if ((await chunkStatus(deps.warehouse, ref)) !== 'pending') return none('already');
+    const p = await plan(batchId);
+    if (!p) return none('batch-ended');
+    const records = await deps.spool.readChunk(batchId, chunkNo).catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== 'ENOENT') throw e;
+      throw internalError(
+        'CHUNK_FILE_MISSING',
+        `批次 ${batchId} 的第 ${chunkNo} 个分片文件不见了（暂存目录 ${deps.spool.root} 是否被清理，或各工作进程看到的不是同一目录？）。`,
+        `chunk file ${chunkNo} of batch ${batchId} is missing from the spool ${deps.spool.root}`,
+      );
+    });
+    const prov = { batchId, file: p.batch.file, sheet: p.batch.sheet ?? undefined };
+    const result = p.run(toRows(records, prov));
+    const out = splitChunk(result.rows, result.stageMs);
+    const valid = out.valid ?? [];
+    const batchInfo = {
+      id: batchId,
+      file: p.batch.file,
+      sheet: p.batch.sheet,
+      catalog: p.batch.catalog,
+      county: p.batch.county ?? '',
+    };
+    const headers = p.batch.context?.headers ?? [];
+    const tLoad = performance.now();
+    const done = await deps.warehouse.knex.transaction(async (knex) => {
+      const trx: Warehouse = { ...deps.warehouse, knex };
+      if ((await lockChunk(trx, ref)) !== 'pending') return false; // another worker did it meanwhile
+      await stageRows(trx, p.catalog, batchInfo, valid);
+      await saveRejections(trx, batchInfo, out.rejected, headers);
+      await saveWarnings(trx, batchId, out.warned);
+      await markChunkDone(trx, {
+        ...ref,
+        rejected: out.rejected.length,
+        warnings: countWarnings(out.warned),
+        stageMs: roundMs({ ...out.stageMs, stage: performance.now() - tLoad }),
+        worker: deps.worker,
+      });
+      return true;
+    });
+    if (!done) return none('already');
+    await deps.spool.removeChunk(batchId, chunkNo);
+    // The last chunk of a collected batch asks for the merge (finalize checks again: asking twice is fine).
+    const latest = await getBatch(deps.warehouse, batchId);
+    if (latest?.chunksTotal != null && (await pendingChunkCount(deps.warehouse, batchId)) === 0) {
+      await deps.enqueue.finalize(batchId);
+    }
+    return { status: 'done', rows: records.length, rejected: out.rejected.length, ms: performance.now() - t0 };
+  };
+}

@@ -1,0 +1,131 @@
+/**
+ * Chunks of distributed batches. A chunk row is written (pending) before its job is enqueued and turns
+ * `done` in the same transaction that stages its rows and stores its rejections, so after any crash
+ * PostgreSQL says exactly which chunks still have to run.
+ */
+import type { Warehouse } from './open.js';
+
+export interface ChunkRef {
+  batchId: string;
+  chunkNo: number;
+}
+
+export interface NewChunk extends ChunkRef {
+  firstRow: number;
+  lastRow: number;
+  rows: number;
+}
+
+export interface ChunkDone extends ChunkRef {
+  rejected: number;
+  warnings: number;
+  stageMs: Record<string, number>;
+  worker: string;
+}
+
+/** Records a chunk as pending (a second collect of the same chunk changes nothing). */
+export async function addChunk(wh: Warehouse, c: NewChunk): Promise<void> {
+  await wh.knex.raw(
+    `INSERT INTO batch_chunks (batch_id, chunk_no, first_row, last_row, rows)
+     VALUES (?, ?, ?, ?, ?) ON CONFLICT (batch_id, chunk_no) DO NOTHING`,
+    [c.batchId, c.chunkNo, c.firstRow, c.lastRow, c.rows],
+  );
+}
+
+export async function chunkStatus(wh: Warehouse, c: ChunkRef): Promise<'pending' | 'done' | undefined> {
+  const res = await wh.knex.raw('SELECT status FROM batch_chunks WHERE batch_id = ? AND chunk_no = ?', [
+    c.batchId,
+    c.chunkNo,
+  ]);
+  return (res.rows as Array<{ status: 'pending' | 'done' }>)[0]?.status;
+}
+
+/** Locks a chunk row for the current transaction and tells its status (a second worker waits here). */
+export async function lockChunk(trx: Warehouse, c: ChunkRef): Promise<'pending' | 'done' | undefined> {
+  const res = await trx.knex.raw('SELECT status FROM batch_chunks WHERE batch_id = ? AND chunk_no = ? FOR UPDATE', [
+    c.batchId,
+    c.chunkNo,
+  ]);
+  return (res.rows as Array<{ status: 'pending' | 'done' }>)[0]?.status;
+}
+
+export async function markChunkDone(trx: Warehouse, c: ChunkDone): Promise<void> {
+  await trx.knex.raw(
+    `UPDATE batch_chunks SET status = 'done', rejected = ?, warnings = ?, stage_ms = ?::jsonb, worker = ?,
+       done_at = now()
+     WHERE batch_id = ? AND chunk_no = ?`,
+    [c.rejected, c.warnings, JSON.stringify(c.stageMs), c.worker, c.batchId, c.chunkNo],
+  );
+}
+
+export async function pendingChunkCount(wh: Warehouse, batchId: string): Promise<number> {
+  const res = await wh.knex.raw(
+    `SELECT count(*)::int AS n FROM batch_chunks WHERE batch_id = ? AND status = 'pending'`,
+    [batchId],
+  );
+  return Number((res.rows as Array<{ n: number }>)[0]?.n ?? 0);
+}
+
+/** Pending chunks of running batches (what must be in the queue), oldest batches first. */
+export async function listPendingChunks(wh: Warehouse, limit = 10_000): Promise<ChunkRef[]> {
+  const res = await wh.knex.raw(
+    `SELECT c.batch_id, c.chunk_no FROM batch_chunks c JOIN batches b ON b.id = c.batch_id
+     WHERE c.status = 'pending' AND b.status = 'running'
+     ORDER BY b.started_at, c.batch_id, c.chunk_no LIMIT ?`,
+    [limit],
+  );
+  return (res.rows as Array<{ batch_id: string; chunk_no: number }>).map((r) => ({
+    batchId: r.batch_id,
+    chunkNo: Number(r.chunk_no),
+  }));
+}
+
+/** Running batches whose every chunk is collected and done: ready for the merge. */
+export async function listBatchesToFinalize(wh: Warehouse, limit = 1000): Promise<string[]> {
+  const res = await wh.knex.raw(
+    `SELECT b.id FROM batches b
+     WHERE b.status = 'running' AND b.chunks_total IS NOT NULL
+       AND NOT EXISTS (SELECT 1 FROM batch_chunks c WHERE c.batch_id = b.id AND c.status = 'pending')
+     ORDER BY b.started_at LIMIT ?`,
+    [limit],
+  );
+  return (res.rows as Array<{ id: string }>).map((r) => r.id);
+}
+
+export interface ChunkTotals {
+  chunks: number;
+  done: number;
+  rows: number;
+  rowsDone: number;
+  rejected: number;
+  warnings: number;
+  stageMs: Record<string, number>;
+}
+
+/** Sums over a batch's chunks (the rejected and warning counts of the ledger, progress, timings). */
+export async function chunkTotals(wh: Warehouse, batchId: string): Promise<ChunkTotals> {
+  const res = await wh.knex.raw(
+    `SELECT count(*)::int AS chunks, count(*) FILTER (WHERE status = 'done')::int AS done,
+            coalesce(sum(rows), 0)::bigint AS rows,
+            coalesce(sum(rows) FILTER (WHERE status = 'done'), 0)::bigint AS rows_done,
+            coalesce(sum(rejected), 0)::bigint AS rejected, coalesce(sum(warnings), 0)::bigint AS warnings,
+            jsonb_agg(stage_ms) FILTER (WHERE status = 'done') AS stage_ms
+     FROM batch_chunks WHERE batch_id = ?`,
+    [batchId],
+  );
+  const r = (res.rows as Record<string, unknown>[])[0] ?? {};
+  const stageMs: Record<string, number> = {};
+  const list = (typeof r.stage_ms === 'string' ? JSON.parse(r.stage_ms) : r.stage_ms) as Array<
+    Record<string, number>
+  > | null;
+  for (const m of list ?? []) for (const [k, v] of Object.entries(m)) stageMs[k] = (stageMs[k] ?? 0) + v;
+  return {
+    chunks: Number(r.chunks ?? 0),
+    done: Number(r.done ?? 0),
+    rows: Number(r.rows ?? 0),
+    rowsDone: Number(r.rows_done ?? 0),
+    rejected: Number(r.rejected ?? 0),
+    warnings: Number(r.warnings ?? 0),
+    stageMs,
+  };
+}

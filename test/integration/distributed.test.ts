@@ -1,0 +1,135 @@
+/**
+ * Distributed mode end to end: `guiji worker` processes on real Redis and PostgreSQL, `guiji ingest`
+ * with REDIS_URL set submitting and following. The outcomes must equal the inline executor's on the
+ * same file, whatever happens to the workers.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  jsonLines,
+  makeRig,
+  OUTCOME_KEYS,
+  type Rig,
+  redisProblem,
+  sumOutcomes,
+  waitFor,
+} from '../helpers/distributed.js';
+import { REPO } from '../helpers/ingest.js';
+
+const ROWS = 6000;
+let dir: string;
+let csv: string;
+let inline: Record<string, number | string | null>;
+
+beforeAll(async () => {
+  dir = mkdtempSync(path.join(tmpdir(), 'guiji-dist-'));
+  csv = path.join(dir, 'penalty-6000.csv');
+  execFileSync('node', [path.join(REPO, 'scripts/gen-penalty-csv.mjs'), String(ROWS), csv, '--seed', '7']);
+  // The inline executor's outcomes on the same file (its own schema, no Redis): the reference.
+  const rig = await makeRig('inline-ref');
+  try {
+    const r = await rig.run(['ingest', '--json', csv], { REDIS_URL: '' });
+    expect(r.code, r.stderr).toBe(0);
+    inline = jsonLines(r.stdout)[0] as Record<string, number>;
+  } finally {
+    await rig.dispose();
+  }
+  expect(sumOutcomes(inline)).toBe(ROWS);
+  expect(Number(inline.rejected)).toBeGreaterThan(0);
+  expect(Number(inline.duplicate)).toBeGreaterThan(0);
+}, 120_000);
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function expectSameOutcomes(s: Record<string, unknown>) {
+  expect(s.total).toBe(ROWS);
+  expect(sumOutcomes(s)).toBe(ROWS);
+  for (const k of OUTCOME_KEYS) expect(s[k], k).toBe(inline[k]);
+  expect(s.warnings).toBe(inline.warnings);
+}
+
+async function warehouseCounts(rig: Rig) {
+  const k = rig.tw.wh.knex;
+  const one = async (sql: string) => Number((await k.raw(sql)).rows[0].n);
+  return {
+    records: await one('select count(*) as n from admin_penalty'),
+    rejections: await one('select count(*) as n from rejections'),
+    staged: await one('select count(*) as n from admin_penalty_staging'),
+    pendingChunks: await one("select count(*) as n from batch_chunks where status = 'pending'"),
+  };
+}
+
+describe.skipIf(redisProblem !== undefined)('distributed ingest (BullMQ workers)', () => {
+  it('two workers share a batch; the ledger adds up and equals the inline run; a second ingest is all unchanged', async () => {
+    const rig = await makeRig('two-workers', { GUIJI_CHUNK_ROWS: '300' });
+    try {
+      const [w1, w2] = await Promise.all([rig.worker(), rig.worker()]);
+      const first = await rig.run(['ingest', '--json', csv]);
+      expect(first.code, first.stderr).toBe(0);
+      const s = jsonLines(first.stdout)[0] as Record<string, unknown>;
+      expectSameOutcomes(s);
+      expect(String(s.batchId)).toMatch(/^\d{8}T\d{6}Z-[0-9a-f]{8}-1$/);
+
+      const byWorker = await rig.tw.wh.knex.raw(
+        'select worker, count(*)::int as n from batch_chunks where batch_id = ? group by worker',
+        [String(s.batchId)],
+      );
+      expect(byWorker.rows.length).toBe(2); // both workers took chunks
+      const c = await warehouseCounts(rig);
+      expect(c.records).toBe(Number(inline.inserted));
+      expect(c.rejections).toBe(Number(inline.rejected));
+      expect(c.staged).toBe(0);
+      expect(c.pendingChunks).toBe(0);
+      const ledger = (await rig.tw.wh.knex.raw('select * from batches where id = ?', [String(s.batchId)])).rows[0];
+      expect(ledger.status).toBe('done');
+      expect(ledger.chunks_total).toBe(Math.ceil(ROWS / 300));
+
+      const second = await rig.run(['ingest', '--json', csv]);
+      expect(second.code, second.stderr).toBe(0);
+      const s2 = jsonLines(second.stdout)[0] as Record<string, unknown>;
+      expect(s2.inserted).toBe(0);
+      expect(s2.updated).toBe(0);
+      expect(s2.unchanged).toBe(inline.inserted);
+      expect(s2.duplicate).toBe(inline.duplicate);
+      expect(s2.rejected).toBe(inline.rejected);
+      await Promise.all([w1.stop(), w2.stop()]);
+      expect(await w1.exited).toBe(0);
+    } finally {
+      await rig.dispose();
+    }
+  });
+
+  it('a worker killed with SIGKILL mid-batch loses and doubles nothing once another worker finishes', async () => {
+    const rig = await makeRig('sigkill', { GUIJI_CHUNK_ROWS: '200' });
+    try {
+      const victim = await rig.worker();
+      const ingest = rig.start(['ingest', '--json', csv]);
+      const k = rig.tw.wh.knex;
+      await waitFor(
+        async () =>
+          Number((await k.raw("select count(*) as n from batch_chunks where status = 'done'")).rows[0].n) >= 3,
+        60_000,
+        'a few chunks done',
+      );
+      victim.child.kill('SIGKILL');
+      await victim.exited;
+      const before = Number((await k.raw("select count(*) as n from batch_chunks where status = 'done'")).rows[0].n);
+      expect(before).toBeLessThan(Math.ceil(ROWS / 200)); // it died with work left
+      await rig.worker();
+      expect(await ingest.exited, ingest.output()).toBe(0);
+      const s = jsonLines(ingest.stdout())[0] as Record<string, unknown>;
+      expectSameOutcomes(s);
+      const c = await warehouseCounts(rig);
+      expect(c.records).toBe(Number(inline.inserted));
+      expect(c.rejections).toBe(Number(inline.rejected));
+      expect(c.staged).toBe(0);
+      const hist = Number((await k.raw('select count(*) as n from admin_penalty_history')).rows[0].n);
+      expect(hist).toBe(0);
+    } finally {
+      await rig.dispose();
+    }
+  });
+});
