@@ -3,12 +3,22 @@
 // same run, each as a child process; data generation is never timed. Writes bench/RESULTS.md.
 //
 //   npm run bench                     # build, then everything at full size
-//   node bench/run.mjs --only a,b     # some parts (a CSV→PG, b re-ingest, c flatness, d xlsx, e embedded)
+//   node bench/run.mjs --only a,b     # some parts (a CSV→PG, b re-ingest, c flatness, d xlsx, e embedded,
+//                                     #   f BullMQ workers vs inline: CPU, rows/s, Redis memory)
 //   node bench/run.mjs --rows 100000  # smaller CSV (c uses rows/4, d uses rows/10)
 //   options: --xlsx-rows N  --pg postgres://postgres@127.0.0.1:5432  --keep (keep bench databases)
 //            --out FILE (default bench/RESULTS.md)  --no-cli (baselines only)
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,8 +51,9 @@ const ROWS = Number(opt('rows', 1_000_000));
 const SMALL_ROWS = Math.max(1, Math.round(ROWS / 4));
 const XLSX_ROWS = Number(opt('xlsx-rows', Math.max(1, Math.round(ROWS / 10))));
 const COUNTY_ROWS = 1000;
+const REDIS = opt('redis', process.env.BENCH_REDIS ?? 'redis://127.0.0.1:6379');
 const PG = opt('pg', process.env.BENCH_PG ?? 'postgres://postgres@127.0.0.1:5432').replace(/\/+$/, '');
-const ONLY = new Set((opt('only', 'a,b,c,d,e') ?? '').split(',').map((s) => s.trim()));
+const ONLY = new Set((opt('only', 'a,b,c,d,e,f') ?? '').split(',').map((s) => s.trim()));
 const KEEP = args.includes('--keep');
 const RESULTS = resolve(opt('out', join(ROOT, 'bench', 'RESULTS.md')));
 mkdirSync(DATA, { recursive: true });
@@ -120,7 +131,11 @@ async function migrate(url, label) {
 }
 
 async function ingest(label, file, env, extra = []) {
-  const r = await run(label, process.execPath, [CLI, 'ingest', file, '--county', COUNTY, '--json', ...extra], env);
+  // The inline executor unless a part asks for Redis: an operator's REDIS_URL must not leak in.
+  const r = await run(label, process.execPath, [CLI, 'ingest', file, '--county', COUNTY, '--json', ...extra], {
+    REDIS_URL: undefined,
+    ...env,
+  });
   return { ...r, sums: sumBatches(r.stdout) };
 }
 
@@ -325,6 +340,156 @@ async function partE() {
   results.push(section.join('\n'));
 }
 
+// ---- f. BullMQ workers ----
+
+/** CPU seconds (user + system) so far: this process's reaped children, every PostgreSQL process, Redis. */
+function cpuSnapshot() {
+  const tick = 100; // USER_HZ on Linux
+  const stat = (pid) => {
+    try {
+      const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+      // fields after comm: state(0) ... utime(11) stime(12) cutime(13) cstime(14)
+      return {
+        comm: s.slice(s.indexOf('(') + 1, s.lastIndexOf(')')),
+        u: Number(f[11]),
+        s: Number(f[12]),
+        cu: Number(f[13]),
+        cs: Number(f[14]),
+      };
+    } catch {
+      return undefined;
+    }
+  };
+  const self = stat(process.pid);
+  let postgres = 0;
+  let redis = 0;
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    const x = stat(pid);
+    if (!x) continue;
+    // Exited backends are in the postmaster's cutime/cstime (it reaps them).
+    if (x.comm === 'postgres') postgres += x.u + x.s + x.cu + x.cs;
+    else if (x.comm.startsWith('redis-server')) redis += x.u + x.s;
+  }
+  return { guiji: (self.cu + self.cs) / tick, postgres: postgres / tick, redis: redis / tick };
+}
+
+const cpuDelta = (a, b) => ({ guiji: b.guiji - a.guiji, postgres: b.postgres - a.postgres, redis: b.redis - a.redis });
+
+async function redisMemory() {
+  const r = spawnSync('redis-cli', ['-u', REDIS, 'info', 'memory'], { encoding: 'utf8' });
+  const m = /used_memory:(\d+)/.exec(r.stdout ?? '');
+  return m ? Number(m[1]) : Number.NaN;
+}
+
+async function startWorkers(n, env) {
+  const { spawn } = await import('node:child_process');
+  const procs = [];
+  for (let i = 0; i < n; i++) {
+    const child = spawn(process.execPath, [CLI, 'worker'], {
+      env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let err = '';
+    child.stderr.on('data', (d) => {
+      err += d;
+    });
+    const exited = new Promise((r) => child.on('exit', r));
+    procs.push({ child, exited, err: () => err });
+  }
+  const t0 = Date.now();
+  while (!procs.every((p) => p.err().includes('已启动'))) {
+    if (Date.now() - t0 > 60_000) throw new Error(`workers did not start: ${procs.map((p) => p.err()).join('\n')}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  commands.push(
+    `${Object.entries(env)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ')} node dist/cli/main.js worker   # ×${n}, in the background`,
+  );
+  return {
+    async stop() {
+      for (const p of procs) p.child.kill('SIGTERM');
+      await Promise.all(procs.map((p) => p.exited));
+    },
+  };
+}
+
+/** One measured ingest: inline (workers = 0) or through BullMQ with that many worker processes. */
+async function distributedRun(label, file, workers) {
+  const url = benchDb(label.replace(/[^a-z0-9]/gi, '_').toLowerCase());
+  await migrate(url, label);
+  const prefix = `bench${Date.now().toString(36)}`;
+  const spool = mkdtempSync(join(tmpdir(), 'guiji-bench-spool-'));
+  const env = { DATABASE_URL: url, GUIJI_SPOOL: spool, GUIJI_QUEUE_PREFIX: prefix };
+  let pool;
+  try {
+    const idle = await redisMemory();
+    const before = cpuSnapshot();
+    if (workers > 0) {
+      env.REDIS_URL = REDIS;
+      pool = await startWorkers(workers, env);
+    }
+    let peak = idle;
+    const sampler = setInterval(async () => {
+      const m = await redisMemory();
+      if (m > peak) peak = m;
+    }, 100);
+    const r = await ingest(label, file, workers > 0 ? env : { ...env, REDIS_URL: undefined });
+    clearInterval(sampler);
+    await pool?.stop();
+    const cpu = cpuDelta(before, cpuSnapshot());
+    return { ...r, cpu, redisAboveIdleMb: (peak - idle) / 2 ** 20 };
+  } finally {
+    await pool?.stop().catch(() => {});
+    rmSync(spool, { recursive: true, force: true });
+  }
+}
+
+async function partF() {
+  const section = [
+    '## f. The same pipeline through BullMQ workers (issue 3)',
+    '',
+    `The ${ROWS.toLocaleString('en')}-row CSV of part a, each run into a fresh database: the inline executor (worker threads, no Redis) as the baseline, then \`guiji ingest\` with REDIS_URL set and 1 or 2 \`guiji worker\` processes (concurrency 2 each, chunks of 5,000 rows). CPU seconds are user + system of every process involved: guiji (the client and the workers, with their threads), PostgreSQL (all backends) and Redis, read from /proc. Redis memory is \`used_memory\` sampled every 100 ms, above its value before the run.`,
+    '',
+  ];
+  if (!cliReady) {
+    results.push([...section, cliMissing('f'), ''].join('\n'));
+    return;
+  }
+  const big = csvFile(ROWS);
+  const small = csvFile(Math.max(1, Math.round(ROWS / 10)));
+  warm(big);
+  const inline = await distributedRun('f-inline', big, 0);
+  const one = await distributedRun('f-bullmq-1-worker', big, 1);
+  const two = await distributedRun('f-bullmq-2-workers', big, 2);
+  warm(small);
+  const twoSmall = await distributedRun('f-bullmq-2-workers-small', small, 2);
+  const cpuTotal = (r) => r.cpu.guiji + r.cpu.postgres + r.cpu.redis;
+  const per1M = (r, n) => (cpuTotal(r) * 1_000_000) / n;
+  const rate = (r) => ROWS / (r.wallMs / 1000);
+  const row = (name, r) =>
+    `| ${name} | ${fmtS(r.wallMs)} s | ${Math.round(rate(r)).toLocaleString('en')} | ${r.cpu.guiji.toFixed(1)} + ${r.cpu.postgres.toFixed(1)} + ${r.cpu.redis.toFixed(1)} = ${per1M(r, ROWS).toFixed(1)} | ${ratio(per1M(r, ROWS), per1M(inline, ROWS)).toFixed(2)}× | ${ratio(rate(r), rate(inline)).toFixed(2)}× | ${r.redisAboveIdleMb.toFixed(2)} MB | ${r.code} |`;
+  const cpuOk = ratio(cpuTotal(one), cpuTotal(inline)) <= 1.15 && ratio(cpuTotal(two), cpuTotal(inline)) <= 1.15;
+  const rateOk = ratio(rate(two), rate(inline)) >= 0.9;
+  const memOk = two.redisAboveIdleMb <= 5 && twoSmall.redisAboveIdleMb <= 5;
+  section.push(
+    '| run | wall | rows/s | CPU s per 1M rows (guiji + PostgreSQL + Redis) | CPU vs inline | rows/s vs inline | Redis peak above idle | exit |',
+    '|---|---|---|---|---|---|---|---|',
+    row('inline (baseline)', inline),
+    row('BullMQ, 1 worker', one),
+    row('BullMQ, 2 workers', two),
+    '',
+    `Redis peak above idle with 2 workers: ${twoSmall.redisAboveIdleMb.toFixed(2)} MB for ${Math.round(ROWS / 10).toLocaleString('en')} rows, ${two.redisAboveIdleMb.toFixed(2)} MB for ${ROWS.toLocaleString('en')} rows.`,
+    '',
+    `Targets: BullMQ CPU ≤ 1.15× inline — ${verdict(cpuOk)}; 2 workers ≥ 0.9× inline rows/s — ${verdict(rateOk)}; Redis peak ≤ 5 MB above idle and the same for 100k and 1M rows — ${verdict(memOk)}.`,
+    '',
+    `Outcomes — inline: ${outcomeText(inline.sums)}; 1 worker: ${outcomeText(one.sums)}; 2 workers: ${outcomeText(two.sums)}.`,
+    '',
+  );
+  results.push(section.join('\n'));
+}
+
 // ---- main ----
 const machine = machineInfo(PG);
 const started = new Date();
@@ -334,6 +499,7 @@ try {
   if (ONLY.has('c')) await partC();
   if (ONLY.has('d')) await partD();
   if (ONLY.has('e')) await partE();
+  if (ONLY.has('f')) await partF();
 } finally {
   if (!KEEP) for (const db of databases) dropDatabase(PG, db);
 }

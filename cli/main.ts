@@ -10,6 +10,7 @@ import { registerSchedule } from './commands/schedule.js';
 import { registerStatus } from './commands/status.js';
 import { registerSync } from './commands/sync.js';
 import { registerTemplate } from './commands/template.js';
+import { registerWatch } from './commands/watch.js';
 import { registerWorker } from './commands/worker.js';
 import { reportError } from './output.js';
 
@@ -31,6 +32,7 @@ registerWorker(program);
 registerSync(program);
 registerSchedule(program);
 registerStatus(program);
+registerWatch(program);
 
 program.exitOverride((err) => {
   // Usage errors (unknown option, missing argument) are unusable arguments: exit code 2.

@@ -46,6 +46,7 @@ export async function ingestDistributed(
       encoding: opts.encoding,
       catalogId: opts.catalogId,
     },
+    opts.displayName,
   );
   let lastWorkerCheck = 0;
   let lastWarned = 0;

@@ -78,7 +78,7 @@ export async function ingestFile(deps: IngestDeps, file: string, opts: IngestOpt
       const reasons = result.skipped.map((s) => `${s.sheet ?? ''}：${s.zh}`).join('；');
       result.error = inputError(
         'NO_SHEET_MATCHED',
-        `文件 ${path.basename(file)} 中没有可导入的工作表。${reasons}`,
+        `文件 ${opts.displayName ?? path.basename(file)} 中没有可导入的工作表。${reasons}`,
         `no sheet of ${file} matched a catalog`,
         { file },
       );
@@ -128,7 +128,7 @@ async function ingestSheet(
   const runner: ChunkRunner = (deps.runner ?? inlineChunkRunner)(stageCtx);
   const batchInfo = {
     id: batchId ?? 'dry-run',
-    file: path.basename(sheet.file),
+    file: opts.displayName ?? path.basename(sheet.file),
     sheet: sheet.sheet ?? null,
     catalog: catalog.id,
     county,
@@ -225,7 +225,12 @@ async function ingestSheet(
           deps.warehouse,
           batchId,
           merged.duplicateWarnings.map((d) =>
-            warningRow(batchInfo.id, sheet, d.rowNumber, duplicateDiffers(d.winnerRow)),
+            warningRow(
+              batchInfo.id,
+              { file: batchInfo.file, sheet: sheet.sheet },
+              d.rowNumber,
+              duplicateDiffers(d.winnerRow),
+            ),
           ),
         );
       }
@@ -234,7 +239,7 @@ async function ingestSheet(
     checkLedger(counts, total, batchId);
     const summary: BatchSummary = {
       batchId,
-      file: path.basename(sheet.file),
+      file: batchInfo.file,
       sheet: sheet.sheet ?? null,
       catalog: catalog.id,
       county,

@@ -13,13 +13,14 @@ export async function submitFile(
   deps: Pick<FlowDeps, 'warehouse' | 'spool' | 'clock' | 'enqueue'>,
   file: string,
   options: RequestOptions = {},
+  displayName = path.basename(file),
 ): Promise<Submitted> {
   const { spoolPath, sha256 } = await deps.spool.put(file);
   const requestId = newBatchId(deps.clock.now());
   await createRequest(deps.warehouse, {
     id: requestId,
     kind: 'file',
-    name: path.basename(file),
+    name: displayName,
     spoolPath,
     fileSha256: sha256,
     options,
