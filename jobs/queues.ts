@@ -49,7 +49,10 @@ export function makeQueues(config: GuijiConfig, connection: Redis, onError: (err
   // Queue typings are generic over data; add() is called with the registry's payload types.
   const add = async <Q extends QueueName>(name: Q, data: JobPayloads[Q]) => {
     const id = (jobIds[name] as (p: JobPayloads[Q]) => string)(data);
-    await (queues[name] as unknown as Queue).add(name, data, { jobId: id });
+    const job = await (queues[name] as unknown as Queue).add(name, data, { jobId: id });
+    // The same id already there and failed (its retries spent during a long outage): PostgreSQL says the
+    // work is still to do, so try it again rather than leave the batch waiting.
+    if (job && (await job.isFailed())) await job.retry('failed');
   };
   return {
     queues,

@@ -27,7 +27,8 @@ export async function readStatus(wh: Warehouse, queues: Queues): Promise<Status>
     const q = queues.queues[name];
     const c = await q.getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized');
     const workers = await q.getWorkers();
-    for (const w of workers) workerNames.add(String(w.name ?? w.addr ?? '?'));
+    // rawname is `<prefix>:<queue>:w:<worker name>` (the name we give: host-pid); one process serves every queue.
+    for (const w of workers) workerNames.add(String(w.rawname ?? '').split(':w:')[1] ?? String(w.addr ?? '?'));
     out.push({
       name,
       waiting: (c.waiting ?? 0) + (c.prioritized ?? 0),

@@ -6,6 +6,7 @@
  * bug fails the batch (UnrecoverableError); bad rows are never errors.
  */
 import { hostname } from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { type Job, type Processor, UnrecoverableError, Worker } from 'bullmq';
 import { collectRequest, toRequestError } from '../pipelines/distributed/collect.js';
 import type { FlowDeps } from '../pipelines/distributed/deps.js';
@@ -25,9 +26,18 @@ export interface WorkerOptions {
   reconcile?: boolean;
 }
 
+/** What a worker did, and the longest its event loop was blocked (lock renewal runs on it). */
+export interface WorkerStats {
+  worker: string;
+  lockMs: number;
+  maxEventLoopDelayMs: number;
+  p99EventLoopDelayMs: number;
+  jobs: Record<QueueName, { jobs: number; maxMs: number }>;
+}
+
 export interface RunningWorker {
   /** Finishes the jobs in hand (or, with force, gives them back), then closes the workers. */
-  close(force?: boolean): Promise<void>;
+  close(force?: boolean): Promise<WorkerStats>;
   /** Resolves once every BullMQ worker is connected and waiting for jobs. */
   ready: Promise<void>;
   workerName: string;
@@ -99,13 +109,34 @@ export function startWorker(
     finalize: 1,
     sync: 1,
   };
+  // Lock renewal runs on this event loop: the longest block it saw is what could starve it (logged at close).
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
+  const stats = Object.fromEntries(
+    (Object.keys(processors) as QueueName[]).map((q) => [q, { jobs: 0, maxMs: 0 }]),
+  ) as Record<QueueName, { jobs: number; maxMs: number }>;
+  const report = (): WorkerStats => {
+    loopDelay.disable();
+    const out: WorkerStats = {
+      worker: name,
+      lockMs,
+      maxEventLoopDelayMs: Math.round(loopDelay.max / 1e6),
+      p99EventLoopDelayMs: Math.round(loopDelay.percentile(99) / 1e6),
+      jobs: stats,
+    };
+    base.logger.info(out, 'worker stopped');
+    return out;
+  };
   const workers = (Object.keys(processors) as QueueName[]).map((q) => {
     const run = processors[q] as (job: Job, log: Logger) => Promise<unknown>;
     const processor: Processor = async (job) => {
-      const log = base.logger.child({ queue: q, jobId: job.id, attempt: job.attemptsMade + 1, ...job.data });
+      const log = base.logger.child({ stage: q, jobId: job.id, attempt: job.attemptsMade + 1, ...job.data });
       const t0 = performance.now();
       const result = await run(job, log);
-      log.debug({ ms: Math.round(performance.now() - t0) }, 'job done');
+      const ms = performance.now() - t0;
+      stats[q].jobs++;
+      stats[q].maxMs = Math.max(stats[q].maxMs, ms);
+      log.debug({ ms: Math.round(ms) }, 'job done');
       return result;
     };
     const w = new Worker(q, processor, {
@@ -122,9 +153,9 @@ export function startWorker(
       removeOnFail: { age: 24 * 3600, count: 1000 },
     });
     w.on('failed', (job, err) => {
-      base.logger.warn({ queue: q, jobId: job?.id, attempts: job?.attemptsMade, err: err.message }, 'job failed');
+      base.logger.warn({ stage: q, jobId: job?.id, attempts: job?.attemptsMade, err: err.message }, 'job failed');
     });
-    w.on('error', (err) => base.logger.warn({ queue: q, err: err.message }, 'worker connection problem'));
+    w.on('error', (err) => base.logger.warn({ stage: q, err: err.message }, 'worker connection problem'));
     return w;
   });
 
@@ -147,14 +178,14 @@ export function startWorker(
     if (opts.reconcile !== false) await runReconcile();
   });
 
-  let closing: Promise<void> | undefined;
+  let closing: Promise<WorkerStats> | undefined;
   return {
     workerName: name,
     ready,
     close(force = false) {
       if (timer) clearInterval(timer);
-      if (force) return Promise.all(workers.map((w) => w.close(true))).then(() => {});
-      closing ??= Promise.all(workers.map((w) => w.close())).then(() => {});
+      if (force) return Promise.all(workers.map((w) => w.close(true))).then(report);
+      closing ??= Promise.all(workers.map((w) => w.close())).then(report);
       return closing;
     },
   };

@@ -5,19 +5,53 @@ import { printJsonLine, reportError, say } from '../output.js';
 export function registerBatches(program: Command): void {
   program
     .command('batches')
-    .description('列出导入批次（五类结果计数与各环节用时）')
+    .description('列出导入批次：排队、进行中（含进度）、完成、失败；五类结果计数与各环节用时')
     .option('--limit <n>', '最多显示多少个批次', '20')
     .option('--json', '每个批次输出一行 JSON')
     .action(async (opts: GlobalOptions & { limit: string }, cmd: Command) => {
       const all = { ...cmd.optsWithGlobals(), ...opts } as GlobalOptions & { limit: string };
       try {
         await withContext(all, async (ctx) => {
-          const { listBatches } = await import('../../src/warehouse/batches.js');
+          const [{ listBatches }, { listQueuedRequests }, { chunkTotals }] = await Promise.all([
+            import('../../src/warehouse/batches.js'),
+            import('../../src/warehouse/requests.js'),
+            import('../../src/warehouse/chunks.js'),
+          ]);
+          const queued = await listQueuedRequests(ctx.db);
+          for (const r of queued) {
+            if (all.json)
+              printJsonLine({ requestId: r.id, status: 'queued', file: r.name, kind: r.kind, createdAt: r.createdAt });
+            else
+              say(
+                `${r.id}  queued  ${r.kind === 'sync' ? `同步 ${r.name}` : r.name}  等待工作进程（${r.createdAt.toISOString()}）`,
+              );
+          }
           const batches = await listBatches(ctx.db, { limit: Number(all.limit) || 20 });
-          if (!all.json && batches.length === 0) say('还没有导入批次。试试 guiji demo 或 guiji ingest <文件>。');
+          if (!all.json && batches.length === 0 && queued.length === 0) {
+            say('还没有导入批次。试试 guiji demo 或 guiji ingest <文件>。');
+          }
           for (const b of batches) {
+            const progress = b.status === 'running' && b.requestId ? await chunkTotals(ctx.db, b.id) : undefined;
             if (all.json) {
-              printJsonLine(b);
+              printJsonLine(
+                progress
+                  ? {
+                      ...b,
+                      progress: {
+                        chunksDone: progress.done,
+                        chunksTotal: b.chunksTotal,
+                        rowsRead: progress.rows,
+                        rowsDone: progress.rowsDone,
+                      },
+                    }
+                  : b,
+              );
+              continue;
+            }
+            if (progress) {
+              say(
+                `${b.id}  running ${b.catalog} ${b.file}${b.sheet ? ` [${b.sheet}]` : ''} 区县 ${b.county ?? '-'}  分片 ${progress.done}/${b.chunksTotal ?? `${progress.chunks}+（读取中）`}，已处理 ${progress.rowsDone.toLocaleString('en-US')}/${progress.rows.toLocaleString('en-US')} 行`,
+              );
               continue;
             }
             const when = b.startedAt instanceof Date ? b.startedAt.toISOString() : String(b.startedAt);

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { WorkerStats } from '../../jobs/worker.js';
 import { configError } from '../../src/errors.js';
 import { type GlobalOptions, openContext } from '../context.js';
 import { reportError, warn } from '../output.js';
@@ -62,15 +63,15 @@ async function runWorker(opts: WorkerCliOptions): Promise<number> {
     warn(
       `工作进程 ${worker.workerName} 已启动（队列前缀 ${ctx.config.distributed.queuePrefix}，并发 ${concurrency}，暂存目录 ${ctx.config.distributed.spool}）。按 Ctrl+C 停止。`,
     );
-    await new Promise<void>((resolve) => {
+    const stats = await new Promise<WorkerStats | undefined>((resolve) => {
       let signals = 0;
       const stop = (sig: string) => {
         signals++;
         if (signals === 1) {
           warn(`收到 ${sig}：处理完手上的任务后退出（再按一次立即退出，未完成的任务交给其他工作进程）。`);
-          worker.close().then(resolve, resolve);
+          worker.close().then(resolve, () => resolve(undefined));
         } else {
-          worker.close(true).then(resolve, resolve);
+          worker.close(true).then(resolve, () => resolve(undefined));
         }
       };
       process.on('SIGTERM', () => stop('SIGTERM'));
@@ -78,7 +79,19 @@ async function runWorker(opts: WorkerCliOptions): Promise<number> {
     });
     await parts.close();
     await ctx.release();
-    warn(`工作进程 ${worker.workerName} 已退出。`);
+    const done = stats
+      ? Object.entries(stats.jobs).map(([q, s]) => `${q} ${s.jobs} 个（最长 ${Math.round(s.maxMs)} ms）`)
+      : [];
+    warn(`工作进程 ${worker.workerName} 已退出。完成任务：${done.join('，') || '无'}。`);
+    // For operators tuning GUIJI_CHUNK_ROWS: lock renewal needs the event loop; this is the longest it waited.
+    if (stats)
+      warn(
+        JSON.stringify({
+          maxEventLoopDelayMs: stats.maxEventLoopDelayMs,
+          p99EventLoopDelayMs: stats.p99EventLoopDelayMs,
+          lockMs: stats.lockMs,
+        }),
+      );
     return 0;
   } catch (e) {
     return reportError(e, false);

@@ -10,6 +10,7 @@
  * numbers, `maxLength` in code points, `pattern` with the `u` flag, the same format functions), so
  * the subschemas of an `if` are decided exactly, not just conservatively.
  */
+import { fullFormats } from 'ajv-formats/dist/formats.js';
 
 /** A format as ajv holds it (`ajv.formats[name]`). */
 export type FormatEntry = unknown;
@@ -67,6 +68,32 @@ function onlyKeys(o: object, allowed: ReadonlySet<string>): boolean {
   return true;
 }
 
+const DAYS_IN_MONTH = [0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/**
+ * ajv-formats' `date` (full mode: `^(\d\d\d\d)-(\d\d)-(\d\d)$`, a real month and day) without the
+ * regex and its match array; it answers exactly as that function does (tested against it).
+ */
+export function isIsoDate(s: string): boolean {
+  if (s.length !== 10 || s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45) return false;
+  let y = 0;
+  for (let i = 0; i < 4; i++) {
+    const c = s.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return false;
+    y = y * 10 + c;
+  }
+  const m0 = s.charCodeAt(5) - 48;
+  const m1 = s.charCodeAt(6) - 48;
+  const d0 = s.charCodeAt(8) - 48;
+  const d1 = s.charCodeAt(9) - 48;
+  if (m0 < 0 || m0 > 9 || m1 < 0 || m1 > 9 || d0 < 0 || d0 > 9 || d1 < 0 || d1 > 9) return false;
+  const m = m0 * 10 + m1;
+  const d = d0 * 10 + d1;
+  if (m < 1 || m > 12 || d < 1) return false;
+  const leap = y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
+  return d <= (m === 2 && leap ? 29 : (DAYS_IN_MONTH[m] as number));
+}
+
 const HELPERS = { ucs2length, everyItem, someItem, uniqueStrings, onlyKeys };
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -83,6 +110,7 @@ function lit(v: string | number | boolean | null): string {
 
 /** A format's validator as a string predicate, or Unsupported (async, non-string or unknown formats). */
 function formatFunction(entry: FormatEntry): (s: string) => boolean {
+  if (entry === fullFormats.date) return isIsoDate;
   if (entry instanceof RegExp) return (s) => entry.test(s);
   if (typeof entry === 'function') return entry as (s: string) => boolean;
   if (isObject(entry) && !entry.async && (entry.type === undefined || entry.type === 'string')) {

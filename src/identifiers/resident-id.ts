@@ -67,17 +67,53 @@ export function residentIdBirthDate(s: string): string | undefined {
   return `${String(y).padStart(4, '0')}-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}`;
 }
 
+/** `YYYY-MM-DD` → YYYYMMDD as a number, or -1 for any other string. */
+function dateNumber(s: string): number {
+  if (s.length !== 10 || s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45) return -1;
+  let n = 0;
+  for (let i = 0; i < 10; i++) {
+    if (i === 4 || i === 7) continue;
+    const c = s.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return -1;
+    n = n * 10 + c;
+  }
+  return n;
+}
+
+/** Digits of `s` from `from` to `to` as a number (the caller has checked they are digits). */
+function digitsAt(s: string, from: number, to: number): number {
+  let n = 0;
+  for (let i = from; i < to; i++) n = n * 10 + (s.charCodeAt(i) - 48);
+  return n;
+}
+
+let lastToday = '';
+let lastTodayNumber = -1;
+
 /**
  * True for a well-formed resident ID: 18 chars with a real birth date in [1900-01-01, today] and the
  * right check char, or 15 digits with a real YYMMDD date. `today` (YYYY-MM-DD) defaults to the date
  * in Asia/Shanghai; the stages pass ctx.today.
  */
 export function isValidResidentId(s: string, today?: string): boolean {
-  const birth = residentIdBirthDate(s);
-  if (birth === undefined) return false;
-  if (s.length === 15) return true;
-  if (birth < '1900-01-01' || birth > (today ?? todayShanghai())) return false;
-  return residentIdCheckChar(s.slice(0, 17)) === s[17];
+  if (s.length !== 18) return s.length === 15 && residentIdBirthDate(s) !== undefined;
+  // The 18-digit form without building the birth date string (this runs for every ID of every row).
+  if (!allDigits(s, 0, 17)) return false;
+  const y = digitsAt(s, 6, 10);
+  const m = digitsAt(s, 10, 12);
+  const d = digitsAt(s, 12, 14);
+  if (!isRealDate(y, m, d) || y < 1900) return false;
+  const t = today ?? todayShanghai();
+  if (t !== lastToday) {
+    lastToday = t;
+    lastTodayNumber = dateNumber(t);
+  }
+  if (lastTodayNumber >= 0) {
+    if (y * 10_000 + m * 100 + d > lastTodayNumber) return false;
+  } else if ((residentIdBirthDate(s) as string) > t) return false; // an odd `today`: compare as text
+  let sum = 0;
+  for (let i = 0; i < 17; i++) sum += (s.charCodeAt(i) - 48) * (WEIGHTS[i] as number);
+  return CHECK.charCodeAt(sum % 11) === s.charCodeAt(17);
 }
 
 /** The 18-digit form of a valid 15-digit number (`19` inserted, check char appended), else undefined. */

@@ -3,7 +3,7 @@
  * position 18 (domain.md §2.1).
  */
 
-import { orgCodeCheckChar } from './org-code.js';
+import { orgCodeCheckChar, orgCodeCheckCode } from './org-code.js';
 
 /** Digits and upper-case letters without I, O, S, V, Z; each symbol's value is its index. */
 const ALPHABET = '0123456789ABCDEFGHJKLMNPQRTUWXY';
@@ -26,17 +26,23 @@ const PILOT_CODES: ReadonlySet<string> = new Set([
   '91350203M0001QAY9B',
 ]);
 
+/** Index in ALPHABET of the check character for the first 17 symbols of `s`, or -1 when one is outside it. */
+function checkIndex(s: string): number {
+  let sum = 0;
+  for (let i = 0; i < 17; i++) {
+    const c = s.charCodeAt(i);
+    const v = c < 128 ? (VALUE[c] as number) : -1;
+    if (v < 0) return -1;
+    sum += v * (WEIGHTS[i] as number);
+  }
+  return (31 - (sum % 31)) % 31;
+}
+
 /** Check character for the first 17 symbols, or undefined when they are not 17 alphabet symbols. */
 export function usccCheckChar(first17: string): string | undefined {
   if (first17.length !== 17) return undefined;
-  let sum = 0;
-  for (let i = 0; i < 17; i++) {
-    const c = first17.charCodeAt(i);
-    const v = c < 128 ? (VALUE[c] as number) : -1;
-    if (v < 0) return undefined;
-    sum += v * (WEIGHTS[i] as number);
-  }
-  return ALPHABET[(31 - (sum % 31)) % 31];
+  const i = checkIndex(first17);
+  return i < 0 ? undefined : ALPHABET[i];
 }
 
 /** 18 alphabet symbols with a 6-digit division code at positions 3–8 (the check char not tested). */
@@ -50,15 +56,23 @@ export function isUsccShape(s: string): boolean {
   return true;
 }
 
+/** What every pilot code starts with: a cheap test before the set is hashed. */
+const PILOT_PREFIX = [...PILOT_CODES].reduce((prefix, code) => {
+  let n = 0;
+  while (n < prefix.length && prefix[n] === code[n]) n++;
+  return prefix.slice(0, n);
+});
+
 /** One of the known pilot-region codes that fail the check char but are real (domain.md §2.1). */
 export function isPilotUscc(s: string): boolean {
-  return PILOT_CODES.has(s);
+  return s.startsWith(PILOT_PREFIX) && PILOT_CODES.has(s);
 }
 
 /** True when `s` (already cleaned: upper-case, no spaces) is a valid USCC or a known pilot code. */
 export function isValidUscc(s: string): boolean {
+  // The shape and the check character in one pass, no slice: every stage asks this of every code.
   if (!isUsccShape(s)) return false;
-  return usccCheckChar(s.slice(0, 17)) === s[17] || PILOT_CODES.has(s);
+  return ALPHABET.charCodeAt(checkIndex(s)) === s.charCodeAt(17) || isPilotUscc(s);
 }
 
 /** 登记管理机关行政区划码: positions 3–8 of a USCC-shaped code, else undefined. */
@@ -71,5 +85,6 @@ export function usccRegistrationDivision(s: string): string | undefined {
  * codes fail it (domain.md §2.1).
  */
 export function usccOrgCodeConsistent(s: string): boolean {
-  return orgCodeCheckChar(s.slice(8, 16)) === s[16];
+  if (s.length < 17) return orgCodeCheckChar(s.slice(8, 16)) === s[16];
+  return orgCodeCheckCode(s, 8) === s.charCodeAt(16);
 }

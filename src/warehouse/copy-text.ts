@@ -94,24 +94,88 @@ export function stagingCopyColumns(catalog: Catalog): string[] {
   ];
 }
 
-const encoderCache = new WeakMap<Catalog, { names: string[]; encoders: CellEncoder[] }>();
+/** What encodeStaging needs of a catalog, computed once per catalog. */
+interface EncodePlan {
+  names: string[];
+  encoders: CellEncoder[];
+  /** Every catalog field, for telling an unknown key (skipped) from a known one out of order. */
+  known: ReadonlySet<string>;
+}
 
-/** Encodes valid rows (with `key` and `hash` set) as COPY text for the staging table. Pure: no driver. */
-export function encodeStaging(catalog: Catalog, batch: StageBatch, rows: readonly Row[]): EncodedStaging {
-  let plan = encoderCache.get(catalog);
+const planCache = new WeakMap<Catalog, EncodePlan>();
+
+function planOf(catalog: Catalog): EncodePlan {
+  let plan = planCache.get(catalog);
   if (!plan) {
-    plan = { names: catalog.fields.map((f) => f.name), encoders: fieldEncoders(catalog.fields) };
-    encoderCache.set(catalog, plan);
+    const names = catalog.fields.map((f) => f.name);
+    const encoders = fieldEncoders(catalog.fields).map((e) => (e === copyScalar ? scalarPiece : e));
+    plan = { names, encoders, known: new Set(names) };
+    planCache.set(catalog, plan);
   }
-  const { names, encoders } = plan;
+  return plan;
+}
+
+/** Text of the numbers seen lately: amounts repeat, and a double's shortest form is slow to find. */
+const numberTexts = new Map<number, string>();
+const NUMBER_TEXTS_MAX = 4096;
+
+/** copyScalar, with the common types first and numbers remembered. */
+function scalarPiece(v: unknown): string {
+  if (typeof v === 'string') return v === '' ? COPY_NULL : copyEscape(v);
+  if (typeof v === 'number' && Number.isFinite(v)) {
+    let t = numberTexts.get(v);
+    if (t === undefined) {
+      t = String(v);
+      if (numberTexts.size >= NUMBER_TEXTS_MAX) numberTexts.clear();
+      numberTexts.set(v, t);
+    }
+    return t;
+  }
+  return copyScalar(v);
+}
+
+/** `\N\t\N…`: `k` NULL columns as one piece (index k), so a run of empty fields is one join element. */
+function nullRuns(width: number, after = ''): string[] {
+  const runs = [after];
+  let run = '';
+  for (let k = 1; k <= width; k++) {
+    run = k === 1 ? COPY_NULL : `${run}\t${COPY_NULL}`;
+    runs.push(run + after);
+  }
+  return runs;
+}
+
+const nullRunCache = new WeakMap<Catalog, string[]>();
+
+/**
+ * Encodes valid rows (with `key` and `hash` set) as COPY text for the staging table. Pure: no driver.
+ *
+ * The whole chunk is one `join('\t')` over its pieces (each value once, runs of NULLs as one piece,
+ * a row's last piece carrying the line break and the next row's first column): the characters are
+ * copied once, not once per line and again for the chunk.
+ */
+export function encodeStaging(catalog: Catalog, batch: StageBatch, rows: readonly Row[]): EncodedStaging {
+  const { names, encoders, known } = planOf(catalog);
+  const width = names.length;
+  let runs = nullRunCache.get(catalog);
+  if (!runs) {
+    runs = nullRuns(width);
+    nullRunCache.set(catalog, runs);
+  }
   // Per-batch constant columns are escaped once.
   const prefix = `${copyEscape(batch.id)}\t${copyScalar(batch.county)}\t${copyScalar(batch.file)}\t${copyScalar(batch.sheet ?? null)}`;
-  // One row's columns, reused row after row: join writes the line flat in one go (no chain of `+=`).
-  const cols: string[] = new Array(names.length + 5);
-  cols[0] = prefix;
+  const rowBreak = `\n${prefix}`;
+  /** runsThenBreak[k]: k NULLs ending a row, the line break and the next row's first column. */
+  const runsThenBreak = nullRuns(width, rowBreak);
+  // Grown by appending: `new Array(n)` past ~100k elements would be a slow dictionary-mode array.
+  const pieces: string[] = [];
+  let p = 0;
+  /** The previous row's last piece (NULL run or value), waiting for the line break. */
+  let tail: string | undefined;
+  let tailNulls = 0;
+  const cursor: Cursor = { p: 0, nulls: 0 };
   let lo = Number.POSITIVE_INFINITY;
   let hi = Number.NEGATIVE_INFINITY;
-  const lines: string[] = new Array(rows.length);
   for (let r = 0; r < rows.length; r++) {
     const row = rows[r] as Row;
     if (row.key === undefined || row.hash === undefined) {
@@ -127,12 +191,102 @@ export function encodeStaging(catalog: Catalog, batch: StageBatch, rows: readonl
     if (n > hi) hi = n;
     const v = row.values;
     const sk = v.subject_key;
-    cols[1] = String(n);
-    cols[2] = copyEscape(row.key);
-    cols[3] = copyEscape(row.hash);
-    cols[4] = typeof sk === 'string' && sk !== '' ? copyEscape(sk) : COPY_NULL;
-    for (let i = 0; i < names.length; i++) cols[i + 5] = (encoders[i] as CellEncoder)(v[names[i] as string]);
-    lines[r] = cols.join('\t');
+    if (tail === undefined) pieces[p++] = prefix;
+    else pieces[p++] = tailNulls > 0 ? (runsThenBreak[tailNulls] as string) : tail + rowBreak;
+    pieces[p++] = String(n);
+    pieces[p++] = copyEscape(row.key);
+    pieces[p++] = copyEscape(row.hash);
+    pieces[p++] = typeof sk === 'string' && sk !== '' ? copyEscape(sk) : COPY_NULL;
+    cursor.p = p;
+    if (!fieldsInOrder(v, names, encoders, known, runs, pieces, cursor)) {
+      cursor.p = p;
+      fieldsByName(v, names, encoders, runs, pieces, cursor);
+    }
+    p = cursor.p;
+    if (cursor.nulls > 0) {
+      tail = '';
+      tailNulls = cursor.nulls;
+    } else {
+      tail = pieces[--p] as string;
+      tailNulls = 0;
+    }
   }
-  return { text: rows.length ? `${lines.join('\n')}\n` : '', count: rows.length, lo, hi };
+  if (tail !== undefined) pieces[p++] = `${tailNulls > 0 ? runs[tailNulls] : tail}\n`;
+  pieces.length = p;
+  return { text: p > 0 ? pieces.join('\t') : '', count: rows.length, lo, hi };
+}
+
+/** Where the field writers are: the next piece index, and the NULL columns not yet written. */
+interface Cursor {
+  p: number;
+  nulls: number;
+}
+
+/**
+ * Writes the pieces of a row's catalog fields at `cursor.p`, walking the values' own keys: clean adds
+ * them in catalog order, and a for-in walk reads them without a lookup by name each (values objects come
+ * in dozens of shapes). Trailing NULL columns are left in `cursor.nulls` for the caller to end the row
+ * with. False when a catalog field comes out of catalog order: then fieldsByName must write the row.
+ */
+function fieldsInOrder(
+  v: Record<string, unknown>,
+  names: readonly string[],
+  encoders: readonly CellEncoder[],
+  known: ReadonlySet<string>,
+  runs: readonly string[],
+  pieces: string[],
+  cursor: Cursor,
+): boolean {
+  const width = names.length;
+  let p = cursor.p;
+  let next = 0;
+  let nulls = 0;
+  for (const k in v) {
+    let i = next;
+    while (i < width && names[i] !== k) i++;
+    if (i === width) {
+      if (known.has(k)) return false;
+      continue; // not a catalog field (subject_key)
+    }
+    nulls += i - next;
+    next = i + 1;
+    const piece = (encoders[i] as CellEncoder)(v[k]);
+    if (piece === COPY_NULL) nulls++;
+    else {
+      if (nulls > 0) {
+        pieces[p++] = runs[nulls] as string;
+        nulls = 0;
+      }
+      pieces[p++] = piece;
+    }
+  }
+  cursor.p = p;
+  cursor.nulls = nulls + width - next;
+  return true;
+}
+
+/** fieldsInOrder for values whose keys come in another order: every field looked up by name. */
+function fieldsByName(
+  v: Record<string, unknown>,
+  names: readonly string[],
+  encoders: readonly CellEncoder[],
+  runs: readonly string[],
+  pieces: string[],
+  cursor: Cursor,
+): void {
+  let p = cursor.p;
+  let nulls = 0;
+  for (let i = 0; i < names.length; i++) {
+    const piece = (encoders[i] as CellEncoder)(v[names[i] as string]);
+    if (piece === COPY_NULL) nulls++;
+    else {
+      if (nulls > 0) {
+        pieces[p++] = runs[nulls] as string;
+        nulls = 0;
+      }
+      pieces[p++] = piece;
+    }
+  }
+  cursor.p = p;
+  cursor.nulls = nulls;
 }

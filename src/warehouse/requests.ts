@@ -149,3 +149,14 @@ export async function findOpenSyncRequest(wh: Warehouse, source: string): Promis
   );
   return (res.rows as Array<{ id: string }>)[0]?.id;
 }
+
+/** Requests waiting for a worker to open their batches (shown as queued by `guiji batches`). */
+export async function listQueuedRequests(wh: Warehouse, limit = 100): Promise<IngestRequest[]> {
+  const res = await wh.knex.raw(
+    `SELECT r.* FROM ingest_requests r
+     WHERE r.status IN ('queued', 'collecting') AND NOT EXISTS (SELECT 1 FROM batches b WHERE b.request_id = r.id)
+     ORDER BY r.created_at LIMIT ?`,
+    [limit],
+  );
+  return (res.rows as Record<string, unknown>[]).map(toRequest);
+}

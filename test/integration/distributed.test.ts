@@ -132,4 +132,26 @@ describe.skipIf(redisProblem !== undefined)('distributed ingest (BullMQ workers)
       await rig.dispose();
     }
   });
+
+  it('says on stderr when no worker consumes the queue, and finishes once one starts', async () => {
+    const rig = await makeRig('no-worker', { GUIJI_CHUNK_ROWS: '1000' });
+    try {
+      const ingest = rig.start(['ingest', '--json', csv]);
+      await waitFor(() => ingest.output().includes('没有正在运行的工作进程'), 20_000, 'the no-worker notice');
+      const queued = await rig.run(['batches', '--json']);
+      expect(jsonLines(queued.stdout)[0]).toMatchObject({ status: 'queued', file: path.basename(csv) });
+      const worker = await rig.worker();
+      expect(await ingest.exited, ingest.output()).toBe(0);
+      expectSameOutcomes(jsonLines(ingest.stdout())[0] as Record<string, unknown>);
+      const status = await rig.run(['status', '--json']);
+      expect(status.code, status.stderr).toBe(0);
+      const st = JSON.parse(status.stdout) as { workers: string[]; queues: Array<{ name: string; workers: number }> };
+      expect(st.workers.length).toBe(1);
+      expect(st.queues.find((q) => q.name === 'chunk')?.workers).toBe(1);
+      expect(await worker.stop('SIGTERM')).toBe(0);
+      expect(worker.output()).toContain('maxEventLoopDelayMs');
+    } finally {
+      await rig.dispose();
+    }
+  });
 });
