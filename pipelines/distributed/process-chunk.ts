@@ -38,7 +38,7 @@ export function makeChunkProcessor(deps: FlowDeps) {
     const cached = plans.get(batchId);
     if (cached) return cached;
     const batch = await getBatch(deps.warehouse, batchId);
-    if (!batch) return undefined;
+    if (batch?.status !== 'running') return undefined; // gone or ended (failed): nothing to add to it
     const catalog = deps.catalogs.list.find((c) => c.id === batch.catalog);
     if (!catalog || !batch.context) {
       throw internalError(
