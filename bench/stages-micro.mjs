@@ -2,11 +2,13 @@
 // one thread, on already-read records (reading is not timed). Run after `npm run build`:
 //
 //   node scripts/gen-penalty-csv.mjs 100000 /tmp/perf/p100k.csv
-//   node bench/stages-micro.mjs [/tmp/perf/p100k.csv] [rows=100000] [runs=3]
+//   node bench/stages-micro.mjs [/tmp/perf/p100k.csv] [rows=100000] [runs=3] [--sliced]
 //
-// Prints µs/row per stage, wall and process CPU time (best of the runs each) and a digest of everything the stages produce
-// (encoded COPY text, keys, hashes, issues), so a change can be checked for identical behaviour.
+// Prints µs/row per stage (wall and process CPU time, and the GC pauses that fell within the stage; best of the
+// runs each) and a digest of everything the stages produce (encoded COPY text, keys, hashes, issues), so a change
+// can be checked for identical behaviour.
 import { createHash } from 'node:crypto';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { openSource } from '../dist/connectors/open-source.js';
 import { toRows } from '../dist/pipelines/chunk-runner.js';
 import { makeCleaner } from '../dist/pipelines/clean.js';
@@ -19,9 +21,10 @@ import { hasError } from '../dist/src/pipeline.js';
 import { loadReference } from '../dist/src/reference.js';
 import { encodeStaging } from '../dist/src/warehouse/copy-text.js';
 
-const file = process.argv[2] ?? '/tmp/perf/p100k.csv';
-const limit = Number(process.argv[3] ?? 100_000);
-const runs = Number(process.argv[4] ?? 3);
+const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const file = args[0] ?? '/tmp/perf/p100k.csv';
+const limit = Number(args[1] ?? 100_000);
+const runs = Number(args[2] ?? 3);
 const CHUNK = 5000;
 
 const catalogs = loadCatalogs();
@@ -41,8 +44,15 @@ for await (const ev of openSource(file, catalogs.list, {})) {
   break;
 }
 if (!sheet) throw new Error(`no matched sheet in ${file}`);
+// As a worker thread gets them: a chunk's records cross the thread boundary by structured clone, which
+// makes every cell a flat string. Without `--sliced`, the stages see that; with it, they see the reader's
+// own cells (substrings of the decoded text, as the inline runner of small files does).
+const sliced = process.argv.includes('--sliced');
 const chunks = [];
-for (let i = 0; i < records.length; i += CHUNK) chunks.push(records.slice(i, i + CHUNK));
+for (let i = 0; i < records.length; i += CHUNK) {
+  const chunk = records.slice(i, i + CHUNK);
+  chunks.push(sliced ? chunk : structuredClone(chunk));
+}
 
 const ctx = {
   catalog: sheet.catalog,
@@ -65,6 +75,24 @@ function cpuNow() {
   return u.user + u.system;
 }
 
+// GC pauses, to tell a stage's own work from the collections it happens to run into: a stage that
+// allocates little still pays for the young generation the others filled.
+const gcPauses = [];
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) gcPauses.push(e);
+}).observe({ entryTypes: ['gc'] });
+
+/** ms of GC pause per stage, from the pauses that started within its spans (entries arrive after a run). */
+async function gcByStage(spans) {
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  const gc = Object.fromEntries(STAGES.map((s) => [s, 0]));
+  for (const e of gcPauses.splice(0)) {
+    const span = spans.find(([, t0, t1]) => e.startTime >= t0 && e.startTime < t1);
+    if (span) gc[span[0]] += e.duration;
+  }
+  return gc;
+}
+
 function runOnce() {
   // A fresh plan per run, as a worker plans per batch. The stages are the ones makePipeline chains,
   // called one by one here so that each gets its CPU time.
@@ -77,6 +105,7 @@ function runOnce() {
   const wall = Object.fromEntries(STAGES.map((s) => [s, 0]));
   const cpu = Object.fromEntries(STAGES.map((s) => [s, 0]));
   const digest = createHash('sha1');
+  const spans = [];
   let valid = 0;
   let rejected = 0;
   for (const recs of chunks) {
@@ -85,7 +114,9 @@ function runOnce() {
       const c0 = cpuNow();
       const t0 = performance.now();
       rows = run(rows).rows;
-      wall[name] += performance.now() - t0;
+      const t1 = performance.now();
+      wall[name] += t1 - t0;
+      spans.push([name, t0, t1]);
       cpu[name] += (cpuNow() - c0) / 1000;
     }
     const ok = [];
@@ -96,13 +127,15 @@ function runOnce() {
     const c0 = cpuNow();
     const t0 = performance.now();
     const staged = encodeStaging(ctx.catalog, batch, ok);
-    wall.encode += performance.now() - t0;
+    const t1 = performance.now();
+    wall.encode += t1 - t0;
+    spans.push(['encode', t0, t1]);
     cpu.encode += (cpuNow() - c0) / 1000;
     valid += ok.length;
     digest.update(staged.text);
     for (const row of rows) if (row.issues.length > 0) digest.update(JSON.stringify(row.issues));
   }
-  return { wall, cpu, valid, rejected, digest: digest.digest('hex') };
+  return { wall, cpu, spans, valid, rejected, digest: digest.digest('hex') };
 }
 
 // The chained pipeline itself, once, to check it gives what the stages one by one give.
@@ -120,27 +153,34 @@ function pipelineDigest() {
 
 const bestWall = Object.fromEntries(STAGES.map((s) => [s, Number.POSITIVE_INFINITY]));
 const bestCpu = Object.fromEntries(STAGES.map((s) => [s, Number.POSITIVE_INFINITY]));
+const bestGc = Object.fromEntries(STAGES.map((s) => [s, Number.POSITIVE_INFINITY]));
 let last;
 for (let i = 0; i < runs; i++) {
   last = runOnce();
+  const gc = await gcByStage(last.spans);
   for (const s of STAGES) {
     bestWall[s] = Math.min(bestWall[s], last.wall[s]);
     bestCpu[s] = Math.min(bestCpu[s], last.cpu[s]);
+    bestGc[s] = Math.min(bestGc[s], gc[s]);
   }
 }
 const n = records.length;
 const us = (ms) => ((ms * 1000) / n).toFixed(2).padStart(8);
-console.log(`${file}: ${n} rows, ${chunks.length} chunks of ${CHUNK}; best of ${runs}; µs/row`);
-console.log(`${'stage'.padEnd(10)} ${'wall'.padStart(8)} ${'cpu'.padStart(8)}`);
+console.log(
+  `${file}: ${n} rows, ${chunks.length} chunks of ${CHUNK}, ${sliced ? 'cells as read' : 'cells cloned as for a worker'}; best of ${runs}; µs/row`,
+);
+console.log(`${'stage'.padEnd(10)} ${'wall'.padStart(8)} ${'cpu'.padStart(8)} ${'gc pause'.padStart(8)}`);
 let totalWall = 0;
 let totalCpu = 0;
+let totalGc = 0;
 for (const s of STAGES) {
   totalWall += bestWall[s];
   totalCpu += bestCpu[s];
-  console.log(`${s.padEnd(10)} ${us(bestWall[s])} ${us(bestCpu[s])}`);
+  totalGc += bestGc[s];
+  console.log(`${s.padEnd(10)} ${us(bestWall[s])} ${us(bestCpu[s])} ${us(bestGc[s])}`);
 }
 console.log(
-  `${'total'.padEnd(10)} ${us(totalWall)} ${us(totalCpu)}  (${Math.round(n / (totalWall / 1000))} rows/s on one core, wall)`,
+  `${'total'.padEnd(10)} ${us(totalWall)} ${us(totalCpu)} ${us(totalGc)}  (${Math.round(n / (totalWall / 1000))} rows/s on one core, wall)`,
 );
 const piped = pipelineDigest();
 if (piped !== last.digest) console.log(`makePipeline digest ${piped} differs from the stages one by one!`);

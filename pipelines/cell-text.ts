@@ -26,9 +26,12 @@ export const PLACEHOLDERS: ReadonlySet<string> = new Set([
 
 const PLACEHOLDER_MAX = Math.max(...[...PLACEHOLDERS].map((p) => p.length));
 
-/** A placeholder for “empty” (length checked first: hashing long cells for a Set lookup is costly). */
+/** First characters of the placeholders: a number lookup before a string is hashed. */
+const PLACEHOLDER_FIRST: ReadonlySet<number> = new Set([...PLACEHOLDERS].map((p) => p.charCodeAt(0)));
+
+/** A placeholder for “empty” (length and first character checked first: hashing cells for a Set lookup is costly). */
 export function isPlaceholder(t: string): boolean {
-  return t.length <= PLACEHOLDER_MAX && PLACEHOLDERS.has(t);
+  return t.length <= PLACEHOLDER_MAX && PLACEHOLDER_FIRST.has(t.charCodeAt(0)) && PLACEHOLDERS.has(t);
 }
 
 const EDGE_SPACE = /^[\s\u200b-\u200d\u2060\ufeff]+|[\s\u200b-\u200d\u2060\ufeff]+$/g;
@@ -49,14 +52,18 @@ function isSpaceCode(c: number): boolean {
 
 /** Trim whitespace incl. U+3000 and zero-width characters; remove zero-width characters inside. */
 export function cleanText(s: string): string {
+  const t = trimEdges(s);
+  return hasZeroWidth(t) ? t.replace(INNER_ZERO_WIDTH, '') : t;
+}
+
+/** cleanText for a string the caller knows has no zero-width character: only the edges are trimmed. */
+export function trimEdges(s: string): string {
   const n = s.length;
   if (n === 0) return s;
-  let t = s;
   if (isSpaceCode(s.charCodeAt(0)) || isSpaceCode(s.charCodeAt(n - 1)) || (n > 1 && s.charCodeAt(n - 1) === 0x2028)) {
-    t = s.replace(EDGE_SPACE, '');
+    return s.replace(EDGE_SPACE, '');
   }
-  if (hasZeroWidth(t)) t = t.replace(INNER_ZERO_WIDTH, '');
-  return t;
+  return s;
 }
 
 // A regex test beats a charCodeAt scan for a small character class (measured on Node 20).

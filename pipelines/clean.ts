@@ -6,7 +6,7 @@ import type { FieldDef } from '../src/catalog/types.js';
 import { isValidResidentId, isValidUscc } from '../src/identifiers/index.js';
 import { hasError, plannedStage, type Stage, type StageContext, type StageReport } from '../src/pipeline.js';
 import type { CellValue, Issue, Row } from '../src/types.js';
-import { cleanCode, cleanText, isPlaceholder, nfkc } from './cell-text.js';
+import { cleanCode, cleanText, isPlaceholder, needsNfkc, nfkc, trimEdges } from './cell-text.js';
 import { msg, type Place } from './messages.js';
 import { type DateResult, parseDateNumber, parseDateObject, parseDateText } from './parse-date.js';
 import { amountsInText, type MoneyUnit, parseMoney } from './parse-money.js';
@@ -37,8 +37,17 @@ interface FieldPlan {
   sources: Source[];
 }
 
-/** What clean returns for one cell: the value (undefined = empty); issues go to the row. */
-type CellCleaner = (cell: CellValue, src: Source, plan: FieldPlan, issues: Issue[]) => unknown;
+/**
+ * What clean returns for one cell: the value (undefined = empty); issues go to the row. `text` is a
+ * string cell already through cleanText (the row loop does that once); undefined for other cells.
+ */
+type CellCleaner = (
+  cell: CellValue,
+  text: string | undefined,
+  src: Source,
+  plan: FieldPlan,
+  issues: Issue[],
+) => unknown;
 
 function place(plan: FieldPlan, src: Source, cell: unknown): Place {
   return { field: plan.field, header: src.header, value: cell };
@@ -50,12 +59,12 @@ function cellText(cell: CellValue): string {
   return String(cell);
 }
 
-const cleanTextCell: CellCleaner = (cell) => {
-  const t = cleanText(cellText(cell as NonNullable<CellValue>));
+const cleanTextCell: CellCleaner = (cell, text) => {
+  const t = text ?? cleanText(cellText(cell as NonNullable<CellValue>));
   return t === '' || isPlaceholder(t) ? undefined : t;
 };
 
-const cleanCodeCell: CellCleaner = (cell, src, plan, issues) => {
+const cleanCodeCell: CellCleaner = (cell, text, src, plan, issues) => {
   if (typeof cell === 'number') {
     // Excel keeps 15 significant digits: a 16+ digit number has already lost its tail.
     if (!Number.isSafeInteger(cell) || Math.abs(cell) >= 1e15) {
@@ -70,7 +79,7 @@ const cleanCodeCell: CellCleaner = (cell, src, plan, issues) => {
     }
     return text;
   }
-  const t = cleanText(cellText(cell as NonNullable<CellValue>));
+  const t = text ?? cleanText(cellText(cell as NonNullable<CellValue>));
   if (t === '' || t === '0' || isPlaceholder(t)) return undefined;
   const code = cleanCode(t);
   // Cheap first-character/length checks guard the regexes (most codes pass none of them).
@@ -79,34 +88,41 @@ const cleanCodeCell: CellCleaner = (cell, src, plan, issues) => {
     issues.push(msg.idPrecisionLost(place(plan, src, cell), 'scientific'));
     return undefined;
   }
-  if (code.length === 18 && ROUNDED_18.test(code) && !isValidResidentId(code) && !isValidUscc(code)) {
+  if (
+    code.length === 18 &&
+    endsWith000(code) &&
+    ROUNDED_18.test(code) &&
+    !isValidResidentId(code) &&
+    !isValidUscc(code)
+  ) {
     issues.push(msg.idPrecisionLost(place(plan, src, cell), 'rounded'));
     return undefined;
   }
   return code;
 };
 
-function dateIssue(r: DateResult, p: Place, issues: Issue[]): string | undefined {
+function dateIssue(r: DateResult, cell: CellValue, src: Source, plan: FieldPlan, issues: Issue[]): string | undefined {
   if (r.ok) return r.date;
+  const p = place(plan, src, cell);
   issues.push(r.kind === 'invalid' ? msg.dateInvalid(p, r.reason) : msg.dateUnparseable(p));
   return undefined;
 }
 
-const cleanDateCell: CellCleaner = (cell, src, plan, issues) => {
-  if (typeof cell === 'number') return dateIssue(parseDateNumber(cell), place(plan, src, cell), issues);
-  if (cell instanceof Date) return dateIssue(parseDateObject(cell), place(plan, src, cell), issues);
-  const t = cleanText(String(cell));
+const cleanDateCell: CellCleaner = (cell, text, src, plan, issues) => {
+  if (typeof cell === 'number') return dateIssue(parseDateNumber(cell), cell, src, plan, issues);
+  if (cell instanceof Date) return dateIssue(parseDateObject(cell), cell, src, plan, issues);
+  const t = text ?? cleanText(String(cell));
   if (t === '' || isPlaceholder(t)) return undefined;
-  return dateIssue(parseDateText(t), place(plan, src, cell), issues);
+  return dateIssue(parseDateText(t), cell, src, plan, issues);
 };
 
 /** money cleaner; also records whether the unit was 万元 without the cell saying so (for the 元 check). */
-function makeMoneyCell(unitChecks: Set<string>): CellCleaner {
-  return (cell, src, plan, issues) => {
+function makeMoneyCell(unitChecks: string[]): CellCleaner {
+  return (cell, text, src, plan, issues) => {
     let input: string | number;
     if (typeof cell === 'number') input = cell;
     else {
-      const t = cleanText(cellText(cell as NonNullable<CellValue>));
+      const t = text ?? cleanText(cellText(cell as NonNullable<CellValue>));
       if (t === '' || isPlaceholder(t)) return undefined;
       input = t;
     }
@@ -116,20 +132,25 @@ function makeMoneyCell(unitChecks: Set<string>): CellCleaner {
       issues.push(r.kind === 'negative' ? msg.moneyNegative(p) : msg.moneyUnparseable(p, r.kind === 'chinese'));
       return undefined;
     }
-    if (r.unit === '万元' && !r.unitFromCell) unitChecks.add(plan.field.name);
+    if (r.unit === '万元' && !r.unitFromCell && !unitChecks.includes(plan.field.name)) unitChecks.push(plan.field.name);
     return r.wan;
   };
 }
 
-const cleanEnumCell: CellCleaner = (cell) => {
-  const t = cleanText(cellText(cell as NonNullable<CellValue>));
+const cleanEnumCell: CellCleaner = (cell, text) => {
+  const t = text ?? cleanText(cellText(cell as NonNullable<CellValue>));
   return t === '' || isPlaceholder(t) ? undefined : t;
 };
 
+/** A list separator (the LIST_SEPARATORS set). */
+const HAS_LIST_SEPARATOR = /[;；、，,/／]/;
+
 /** enum-list: the pieces of one cell; several columns are concatenated by the caller. */
-const cleanEnumListCell: CellCleaner = (cell) => {
-  const t = cleanText(cellText(cell as NonNullable<CellValue>));
+const cleanEnumListCell: CellCleaner = (cell, text) => {
+  const t = text ?? cleanText(cellText(cell as NonNullable<CellValue>));
   if (t === '' || isPlaceholder(t)) return undefined;
+  // One value (the common cell): NFKC would change nothing and there is nothing to split; t is clean.
+  if (!HAS_LIST_SEPARATOR.test(t) && !needsNfkc(t)) return [t];
   const out: string[] = [];
   for (const piece of nfkc(t).split(LIST_SEPARATORS)) {
     const p = cleanText(piece);
@@ -143,14 +164,54 @@ function isEmpty(o: object): boolean {
   return true;
 }
 
-function hasReplacementChar(cell: CellValue): boolean {
-  return typeof cell === 'string' && cell.indexOf('\uFFFD') !== -1;
+/** U+FFFD or a zero-width character: one test per cell, and the common cell has neither. */
+const RARE_CHAR = /[\u200b-\u200d\u2060\ufeff\ufffd]/;
+
+/** The last three characters are `000` (checked before the ROUNDED_18 regex). */
+function endsWith000(code: string): boolean {
+  const n = code.length;
+  return code.charCodeAt(n - 1) === 48 && code.charCodeAt(n - 2) === 48 && code.charCodeAt(n - 3) === 48;
+}
+
+/** Builds a row's values object from its values per plan and the bit set of the filled ones. */
+type ValuesFactory = (outs: readonly unknown[], filled: number) => Record<string, unknown>;
+
+const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
+/** Distinct sets of filled fields given their own constructor; past this, objects are filled one by one. */
+const MAX_SHAPES = 512;
+
+/**
+ * Values objects with the filled fields only, in plan order, each set of filled fields made by its own
+ * generated constructor: every store in it sees one shape (adding a property by a computed name to
+ * objects of dozens of shapes is a slow megamorphic store), and the object is allocated with room for
+ * exactly its properties. Undefined when the field names do not fit (more than 30, or not identifiers).
+ */
+function valuesFactory(names: readonly string[]): ValuesFactory | undefined {
+  if (names.length > 30 || !names.every((n) => IDENTIFIER.test(n))) return undefined;
+  const ctors = new Map<number, new (outs: readonly unknown[]) => Record<string, unknown>>();
+  const Overflow = class RowValues {};
+  return (outs, filled) => {
+    let C = ctors.get(filled);
+    if (C === undefined) {
+      if (ctors.size >= MAX_SHAPES) {
+        const v = new Overflow() as Record<string, unknown>;
+        for (let i = 0; i < names.length; i++) if (filled & (1 << i)) v[names[i] as string] = outs[i];
+        return v;
+      }
+      const body = names.map((n, i) => (filled & (1 << i) ? `this.${n} = o[${i}];` : '')).join('');
+      C = new Function('o', body) as unknown as new (outs: readonly unknown[]) => Record<string, unknown>;
+      ctors.set(filled, C);
+    }
+    return new C(outs);
+  };
 }
 
 /** Plans the clean stage for one (catalog, columns, defaults) and returns it as a batch function. */
 export function makeCleaner(ctx: StageContext): (rows: Row[]) => StageReport {
   const { catalog } = ctx;
-  const moneyUnitChecks = new Set<string>();
+  /** Money fields of the current row to check for 元 (an array: a Set allocates on every clear). */
+  const moneyUnitChecks: string[] = [];
+  const amountsOf = makeAmountsMemo();
   const moneyCell = makeMoneyCell(moneyUnitChecks);
   const plans: Array<{ plan: FieldPlan; clean: CellCleaner; list: boolean }> = [];
 
@@ -182,6 +243,9 @@ export function makeCleaner(ctx: StageContext): (rows: Row[]) => StageReport {
   // A row's values as an instance of a class of this plan: V8 then gives the ~30 properties room inside
   // the object, where a `{}` reallocates its property store again and again (≈3× slower to fill).
   const Values = class RowValues {};
+  const makeValues = valuesFactory(plans.map((p) => p.plan.field.name));
+  /** The current row's value per plan (undefined = empty), when makeValues builds the object. */
+  const outs: unknown[] = new Array(plans.length).fill(undefined);
 
   return (rows) => {
     const t0 = performance.now();
@@ -191,29 +255,43 @@ export function makeCleaner(ctx: StageContext): (rows: Row[]) => StageReport {
       if (hasError(row)) continue; // e.g. a ragged CSV record: already rejected by the reader
       const before = row.issues.length;
       let values = row.values;
-      if (isEmpty(values)) {
+      // A fresh row gets its values object at the end, in one go (makeValues); else the values are added.
+      const fresh = isEmpty(values) && makeValues !== undefined;
+      if (!fresh && isEmpty(values)) {
         values = new Values() as Record<string, unknown>;
         row.values = values;
       }
+      let filled = 0;
       const issues = row.issues;
-      moneyUnitChecks.clear();
-      for (const { plan, clean, list } of plans) {
+      moneyUnitChecks.length = 0;
+      for (let f = 0; f < plans.length; f++) {
+        const { plan, clean, list } = plans[f] as (typeof plans)[number];
         let out: unknown;
         for (const src of plan.sources) {
           const cell = src.constant ?? row.cells[src.index];
           if (cell === undefined || cell === null || cell === '') continue;
-          if (hasReplacementChar(cell)) {
-            issues.push(msg.encodingDamaged(place(plan, src, cell)));
-            continue;
+          let text: string | undefined;
+          if (typeof cell === 'string') {
+            if (RARE_CHAR.test(cell)) {
+              if (cell.indexOf('\uFFFD') !== -1) {
+                issues.push(msg.encodingDamaged(place(plan, src, cell)));
+                continue;
+              }
+              text = cleanText(cell);
+            } else text = trimEdges(cell);
           }
-          const v = clean(cell, src, plan, issues);
+          const v = clean(cell, text, src, plan, issues);
           if (v === undefined) continue;
           if (list) out = out === undefined ? v : (out as string[]).concat(v as string[]);
           else if (out === undefined) out = v; // several columns for one scalar field: the first non-empty wins
         }
-        if (out !== undefined) values[plan.field.name] = out;
+        if (fresh) {
+          outs[f] = out;
+          if (out !== undefined) filled |= 1 << f;
+        } else if (out !== undefined) values[plan.field.name] = out;
       }
-      if (moneyUnitChecks.size > 0) checkMoneyUnits(row, moneyUnitChecks, contentField, plans);
+      if (fresh) row.values = (makeValues as ValuesFactory)(outs, filled);
+      if (moneyUnitChecks.length > 0) checkMoneyUnits(row, moneyUnitChecks, contentField, plans, amountsOf);
       for (let i = before; i < issues.length; i++) {
         if ((issues[i] as Issue).severity === 'warning') warnings++;
       }
@@ -224,17 +302,46 @@ export function makeCleaner(ctx: StageContext): (rows: Row[]) => StageReport {
 }
 
 /**
+ * Longest text a memo keeps as it is. A longer cell may be a slice of a whole decoded megabyte of the
+ * file (V8 slices strings of 13 characters or more), which a memo entry would keep alive.
+ */
+const MEMO_KEY_FLAT = 12;
+
+/** A memo key that keeps only its own characters alive (see MEMO_KEY_FLAT). */
+function ownCopy(s: string): string {
+  // Slicing a concatenation flattens it into a new string first: the slice's parent is that copy.
+  return s.length <= MEMO_KEY_FLAT ? s : `\u0000${s}`.slice(1);
+}
+
+type Amount = ReturnType<typeof amountsInText>[number];
+
+/** amountsInText with a bounded memo: penalty texts are written from templates and repeat. */
+function makeAmountsMemo(): (text: string) => readonly Amount[] {
+  const seen = new Map<string, readonly Amount[]>();
+  return (text) => {
+    let a = seen.get(text);
+    if (a === undefined) {
+      a = amountsInText(text);
+      if (seen.size >= 4096) seen.clear();
+      seen.set(ownCopy(text), a);
+    }
+    return a;
+  };
+}
+
+/**
  * A 万元 value that looks like 元: equal to an amount the penalty text gives in 元 (and not to the
  * same amount in 万元), or ≥ 100 万元 with no amount in the text that confirms it.
  */
 function checkMoneyUnits(
   row: Row,
-  fields: Set<string>,
+  fields: readonly string[],
   contentField: string | undefined,
   plans: Array<{ plan: FieldPlan }>,
+  amountsOf: (text: string) => readonly Amount[],
 ): void {
   const content = contentField ? row.values[contentField] : undefined;
-  const amounts = typeof content === 'string' ? amountsInText(content) : [];
+  const amounts = typeof content === 'string' ? amountsOf(content) : [];
   for (const name of fields) {
     const wan = row.values[name];
     if (typeof wan !== 'number' || wan === 0) continue;

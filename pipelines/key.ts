@@ -48,7 +48,7 @@ export function makeKeyer(ctx: StageContext): (rows: Row[]) => StageReport {
     if (name === SUBJECT_KEY) return undefined;
     return { name, text: catalog.byName.get(name)?.clean === 'text' };
   });
-  const names = catalog.fields.map((f) => f.name);
+  const hashPlan = makeHashPlan(catalog.fields.map((f) => f.name));
 
   return (rows) => {
     const t0 = performance.now();
@@ -72,7 +72,7 @@ export function makeKeyer(ctx: StageContext): (rows: Row[]) => StageReport {
       row.key = key;
       // Derived, not a catalog field (the hash below ignores it): the warehouse stores it for lookups.
       v[SUBJECT_KEY] = sk;
-      row.hash = contentHash(names, v);
+      row.hash = hashValues(hashPlan, v);
       keyed++;
     }
     return { rows, counts: { rows: rows.length, keyed }, ms: performance.now() - t0 };
@@ -81,13 +81,66 @@ export function makeKeyer(ctx: StageContext): (rows: Row[]) => StageReport {
 
 /** sha1 (hex) over the catalog fields in catalog order; arrays joined, empty = ''. */
 export function contentHash(names: readonly string[], values: Record<string, unknown>): string {
-  // join writes one flat string (a chain of `+=` is flattened again by the hash).
-  const parts: string[] = new Array(names.length);
-  for (let i = 0; i < names.length; i++) {
-    const x = values[names[i] as string];
-    parts[i] = x === undefined || x === null ? '' : Array.isArray(x) ? x.join(LIST_SEPARATOR) : String(x);
+  return hashValues(makeHashPlan(names), values);
+}
+
+/** What hashing needs of a catalog's field list, made once per plan. */
+interface HashPlan {
+  names: readonly string[];
+  known: ReadonlySet<string>;
+  /** One text per field, reused row after row (join writes one flat string). */
+  parts: string[];
+}
+
+function makeHashPlan(names: readonly string[]): HashPlan {
+  return { names, known: new Set(names), parts: new Array(names.length).fill('') };
+}
+
+/** Text of the numbers seen lately: amounts repeat, and a double's shortest form is slow to find. */
+const numberTexts = new Map<number, string>();
+
+function fieldText(x: unknown): string {
+  if (typeof x === 'string') return x;
+  if (x === undefined || x === null) return '';
+  if (typeof x === 'number') {
+    let t = numberTexts.get(x);
+    if (t === undefined) {
+      t = String(x);
+      if (numberTexts.size >= 4096) numberTexts.clear();
+      numberTexts.set(x, t);
+    }
+    return t;
   }
+  return Array.isArray(x) ? x.join(LIST_SEPARATOR) : String(x);
+}
+
+/**
+ * contentHash with a plan. The values are read by a for-in walk (clean adds them in catalog order), not
+ * by a lookup per field name: values objects come in dozens of shapes, which makes such lookups
+ * megamorphic. Values in another order are read by name.
+ */
+function hashValues(plan: HashPlan, values: Record<string, unknown>): string {
+  const { names, known, parts } = plan;
+  const width = names.length;
+  let next = 0;
+  for (const k in values) {
+    let i = next;
+    while (i < width && names[i] !== k) i++;
+    if (i === width) {
+      if (known.has(k)) return hash('sha1', byName(names, values, parts).join(KEY_SEPARATOR), 'hex');
+      continue; // not a catalog field (subject_key)
+    }
+    while (next < i) parts[next++] = '';
+    parts[i] = fieldText(values[k]);
+    next = i + 1;
+  }
+  while (next < width) parts[next++] = '';
   return hash('sha1', parts.join(KEY_SEPARATOR), 'hex');
+}
+
+function byName(names: readonly string[], values: Record<string, unknown>, parts: string[]): string[] {
+  for (let i = 0; i < names.length; i++) parts[i] = fieldText(values[names[i] as string]);
+  return parts;
 }
 
 /** The key stage (plans once per context). */

@@ -105,7 +105,8 @@ export function makeNormalizer(ctx: StageContext): (rows: Row[]) => StageReport 
   function checkSubject(row: Row, issues: Issue[]): void {
     const v = row.values;
     const uscc = fUscc ? (v[fUscc.name] as string | undefined) : undefined;
-    if (fUscc && uscc !== undefined && !isValidUscc(uscc)) {
+    const usccValid = uscc !== undefined && isValidUscc(uscc);
+    if (fUscc && uscc !== undefined && !usccValid) {
       if (uscc.length === 18 && isValidResidentId(uscc, ctx.today)) {
         issues.push(msg.wrongColumn(place(fUscc, uscc), '居民身份证号码', fIdNo?.title ?? '证件号码'));
       } else if (uscc.length === 9 && isValidOrgCode(uscc)) {
@@ -131,7 +132,7 @@ export function makeNormalizer(ctx: StageContext): (rows: Row[]) => StageReport 
       issues.push(msg.categoryMismatch(place(fCategory, category), category, fUscc.title));
       return;
     }
-    if (!isValidUscc(uscc)) return;
+    if (!usccValid) return;
     // Position 1–2 = 92: registered by market regulation as an individual business (GB 32100).
     const isIndividual = uscc.startsWith('92');
     if (isIndividual && category !== CATEGORY.individualBusiness) {

@@ -101,8 +101,20 @@ function plainDate(s: string): DateResult | undefined {
   const d0 = digit(s, 8);
   const d1 = digit(s, 9);
   if ((y0 | y1 | y2 | y3 | m0 | m1 | d0 | d1) < 0) return undefined;
-  return ymd(y0 * 1000 + y1 * 100 + y2 * 10 + y3, m0 * 10 + m1, d0 * 10 + d1);
+  // A file repeats its dates row after row: one result (and one date string) per calendar date.
+  const key = (y0 * 1000 + y1 * 100 + y2 * 10 + y3) * 10_000 + (m0 * 10 + m1) * 100 + d0 * 10 + d1;
+  let r = plainDates.get(key);
+  if (r === undefined) {
+    r = ymd(y0 * 1000 + y1 * 100 + y2 * 10 + y3, m0 * 10 + m1, d0 * 10 + d1);
+    if (plainDates.size >= PLAIN_DATES_MAX) plainDates.clear();
+    plainDates.set(key, r);
+  }
+  return r;
 }
+
+/** ymd's results by YYYYMMDD (a number key: no string to hash), bounded. */
+const plainDates = new Map<number, DateResult>();
+const PLAIN_DATES_MAX = 8192;
 
 /** A string cell (already trimmed, not a placeholder). */
 export function parseDateText(text: string): DateResult {

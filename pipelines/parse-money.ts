@@ -19,9 +19,12 @@ const FAIL_UNPARSEABLE: MoneyResult = { ok: false, kind: 'unparseable' };
 const FAIL_CHINESE: MoneyResult = { ok: false, kind: 'chinese' };
 const FAIL_NEGATIVE: MoneyResult = { ok: false, kind: 'negative' };
 
+const POW10 = [1, 10, 100, 1000, 10_000, 100_000, 1_000_000];
+
 /** Takes `digits` digits of a fraction, rounding half up on the next one. */
 function fracUnits(frac: string, digits: number): number {
-  if (frac.length <= digits) return Number(frac.padEnd(digits, '0'));
+  // `frac` is digits: padding it with zeros is multiplying by a power of ten (exact below 2^53).
+  if (frac.length <= digits) return frac === '' ? 0 : Number(frac) * (POW10[digits - frac.length] as number);
   const head = Number(frac.slice(0, digits));
   return frac.charCodeAt(digits) >= 53 ? head + 1 : head;
 }
@@ -96,8 +99,12 @@ export function amountsInText(text: string): Array<{ micro: number; raw: number;
   const s = nfkc(text);
   AMOUNT_IN_TEXT.lastIndex = 0;
   for (let m = AMOUNT_IN_TEXT.exec(s); m !== null; m = AMOUNT_IN_TEXT.exec(s)) {
-    const num = (m[1] as string).replace(/,/g, '');
-    const [int = '', frac = ''] = num.split('.');
+    const digits = m[1] as string;
+    const num = digits.indexOf(',') === -1 ? digits : digits.replace(/,/g, '');
+    // At most one '.' (the regex says so): what `num.split('.')` gives, without the array.
+    const dot = num.indexOf('.');
+    const int = dot === -1 ? num : num.slice(0, dot);
+    const frac = dot === -1 ? '' : num.slice(dot + 1);
     const unit: MoneyUnit = m[2] === '元' ? '元' : '万元';
     const micro = toMicro(int, frac, unit);
     if (micro !== undefined) out.push({ micro, raw: Number(num), unit });

@@ -45,7 +45,9 @@ const fastValidators = new WeakMap<Catalog, (record: unknown) => boolean>();
 function fastValidator(catalog: Catalog): (record: unknown) => boolean {
   let f = fastValidators.get(catalog);
   if (!f) {
-    f = compileQuickCheck(catalog.schema, makeCatalogAjv().formats) ?? makeCatalogAjv({ fast: true }).compile(catalog.schema);
+    f =
+      compileQuickCheck(catalog.schema, makeCatalogAjv().formats) ??
+      makeCatalogAjv({ fast: true }).compile(catalog.schema);
     fastValidators.set(catalog, f);
   }
   return f;
@@ -67,6 +69,7 @@ export function makeValidator(ctx: StageContext): (rows: Row[]) => StageReport {
   const dateOrder = catalog.dateOrder.map(([a, b]) => [field(a), field(b)] as const);
   const reasons = conditionReasons(catalog);
   const quick = fastValidator(catalog);
+  const covered = coverageOf(ctx.county);
 
   return (rows) => {
     const t0 = performance.now();
@@ -79,7 +82,8 @@ export function makeValidator(ctx: StageContext): (rows: Row[]) => StageReport {
       const v = row.values;
       // clean sets only non-empty catalog fields, so the values are the record ajv checks (no copy).
       // The fast validator accepts only what the full one accepts; the full one names every error.
-      if (!quick(v) && !catalog.validate(v)) {
+      const schemaOk = quick(v);
+      if (!schemaOk && !catalog.validate(v)) {
         const seen = new Set<string>();
         for (const e of catalog.validate.errors ?? []) {
           const issue = mapAjvError(e, v);
@@ -90,7 +94,7 @@ export function makeValidator(ctx: StageContext): (rows: Row[]) => StageReport {
           issues.push(issue);
         }
       }
-      crossFieldRules(v, issues);
+      crossFieldRules(v, issues, schemaOk);
       for (let i = before; i < issues.length; i++) if ((issues[i] as Issue).severity === 'warning') warnings++;
       if (hasError(row)) rejected++;
     }
@@ -158,7 +162,8 @@ export function makeValidator(ctx: StageContext): (rows: Row[]) => StageReport {
     }
   }
 
-  function crossFieldRules(v: Record<string, unknown>, issues: Issue[]): void {
+  /** `schemaOk`: the quick check accepted the record, so every string in a uscc-format field is a valid USCC. */
+  function crossFieldRules(v: Record<string, unknown>, issues: Issue[], schemaOk: boolean): void {
     if (decision) {
       const d = v[decision.name];
       if (typeof d === 'string' && d > today) issues.push(msg.dateInFuture(place(decision, d), d, today));
@@ -172,22 +177,39 @@ export function makeValidator(ctx: StageContext): (rows: Row[]) => StageReport {
     }
     for (const f of usccFields) {
       const u = v[f.name];
-      if (typeof u !== 'string' || !isValidUscc(u)) continue;
+      if (typeof u !== 'string' || !(schemaOk || isValidUscc(u))) continue;
       if (isPilotUscc(u)) issues.push(msg.usccPilot(place(f, u), u));
       else if (!usccOrgCodeConsistent(u)) issues.push(msg.usccOrgCheck(place(f, u), u));
     }
     if (subjectUscc && ctx.county) {
       const u = v[subjectUscc.name];
-      if (typeof u === 'string' && isValidUscc(u)) {
+      if (typeof u === 'string' && ((schemaOk && subjectUscc.format === 'uscc') || isValidUscc(u)) && !covered(u)) {
         const division = usccRegistrationDivision(u) as string;
-        if (!countyCovers(ctx.county, division)) {
-          issues.push(
-            msg.outsideCounty(place(subjectUscc, u), u, division, ctx.reference.divisions.get(division), ctx.county),
-          );
-        }
+        issues.push(
+          msg.outsideCounty(place(subjectUscc, u), u, division, ctx.reference.divisions.get(division), ctx.county),
+        );
       }
     }
   }
+}
+
+/**
+ * `countyCovers(county, division of uscc)` for one county, planned once: the division (positions 3–8
+ * of a valid USCC) is compared in place instead of sliced out of every row's code.
+ */
+function coverageOf(county: string): (uscc: string) => boolean {
+  if (county.length !== 6) return (u) => countyCovers(county, u.slice(2, 8));
+  if (county.endsWith('0000')) {
+    const province = county.slice(0, 2);
+    return (u) => u.startsWith(province, 2);
+  }
+  if (county.endsWith('00')) {
+    const prefecture = county.slice(0, 4);
+    return (u) => u.startsWith(prefecture, 2);
+  }
+  const prefectureOffice = `${county.slice(0, 4)}00`;
+  const cityDistricts = `${county.slice(0, 4)}01`;
+  return (u) => u.startsWith(county, 2) || u.startsWith(prefectureOffice, 2) || u.startsWith(cityDistricts, 2);
 }
 
 function residentIdReason(s: string, today: string): string {

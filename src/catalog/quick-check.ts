@@ -8,7 +8,9 @@
  * Only the keywords the catalogs use are compiled; a schema with any other keyword gets no quick
  * check (undefined) and the caller keeps ajv. Each keyword follows ajv's own semantics (strict
  * numbers, `maxLength` in code points, `pattern` with the `u` flag, the same format functions), so
- * the subschemas of an `if` are decided exactly, not just conservatively.
+ * the subschemas of an `if` are decided exactly, not just conservatively. The record's own properties
+ * are read by enumerating them (for-in, as ajv's `additionalProperties` does), so records are taken to
+ * be plain data: a non-enumerable property is not seen (clean builds values objects of plain fields).
  */
 import { fullFormats } from 'ajv-formats/dist/formats.js';
 
@@ -68,6 +70,50 @@ function onlyKeys(o: object, allowed: ReadonlySet<string>): boolean {
   return true;
 }
 
+/** How the top-level properties are read: into `values` by index, in `names` order. */
+interface RootBinding {
+  names: string[];
+  /** Where each name is, for telling a name out of order from an unknown one. */
+  index: Map<string, number>;
+  /** The top-level `additionalProperties: false`: the names allowed, else undefined. */
+  closed: ReadonlySet<string> | undefined;
+  values: unknown[];
+}
+
+/**
+ * Reads the record's top-level properties into `b.values` with a for-in walk: values objects come in
+ * dozens of shapes, and a property read by name on each would be megamorphic, while the walk reads
+ * them in key order (catalog order, as clean adds them) from the enumeration cache. False when the
+ * record has a property the top-level `additionalProperties: false` forbids.
+ */
+function bindRoot(d: unknown, b: RootBinding): boolean {
+  const { names, values } = b;
+  const width = names.length;
+  let next = 0;
+  if (d !== null && typeof d === 'object' && !Array.isArray(d)) {
+    const o = d as Record<string, unknown>;
+    for (const k in o) {
+      let i = next;
+      while (i < width && names[i] !== k) i++;
+      if (i === width) {
+        if (!b.index.has(k)) {
+          if (b.closed !== undefined) return false;
+          continue;
+        }
+        // Out of order: read every name, and check the keys apart.
+        for (let j = 0; j < width; j++) values[j] = o[names[j] as string];
+        return b.closed === undefined || onlyKeys(o, b.closed);
+      }
+      if (b.closed !== undefined && !b.closed.has(k)) return false;
+      while (next < i) values[next++] = undefined;
+      values[i] = o[k];
+      next = i + 1;
+    }
+  }
+  while (next < width) values[next++] = undefined;
+  return true;
+}
+
 const DAYS_IN_MONTH = [0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
 /**
@@ -94,7 +140,7 @@ export function isIsoDate(s: string): boolean {
   return d <= (m === 2 && leap ? 29 : (DAYS_IN_MONTH[m] as number));
 }
 
-const HELPERS = { ucs2length, everyItem, someItem, uniqueStrings, onlyKeys };
+const HELPERS = { ucs2length, everyItem, someItem, uniqueStrings, onlyKeys, bindRoot };
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -129,6 +175,8 @@ class Compiler {
   /** Values the generated code reads from its closure: E[0], E[1], … */
   readonly externals: unknown[] = [];
   private temps = 0;
+  /** Top-level properties, read once per record by bindRoot (only for the root compiler). */
+  readonly root: RootBinding = { names: [], index: new Map(), closed: undefined, values: [] };
 
   constructor(private readonly formats: Readonly<Record<string, FormatEntry>>) {}
 
@@ -143,6 +191,22 @@ class Compiler {
 
   private temp(): string {
     return `t${this.temps++}`;
+  }
+
+  /** Index of a top-level property in the values bindRoot reads. */
+  rootIndex(name: string): number {
+    let i = this.root.index.get(name);
+    if (i === undefined) {
+      i = this.root.names.length;
+      this.root.names.push(name);
+      this.root.index.set(name, i);
+    }
+    return i;
+  }
+
+  /** `v[name]`; for the record itself, the value bindRoot has read. */
+  private prop(v: string, name: string): string {
+    return v === 'd' ? `P[${this.rootIndex(name)}]` : `${v}[${lit(name)}]`;
   }
 
   /** A separate predicate for items / contains (called once per array element). */
@@ -257,7 +321,7 @@ class Compiler {
         case 'required': {
           if (!Array.isArray(s) || !s.every((n) => typeof n === 'string')) throw new Unsupported(k);
           if (s.length === 0) break;
-          parts.push(`(!${isObj} || (${s.map((n) => `${v}[${lit(n)}] !== undefined`).join(' && ')}))`);
+          parts.push(`(!${isObj} || (${s.map((n) => `${this.prop(v, n)} !== undefined`).join(' && ')}))`);
           break;
         }
         case 'properties': {
@@ -266,7 +330,7 @@ class Compiler {
           for (const [name, sub] of Object.entries(s)) {
             if (sub === true) continue;
             const t = this.temp();
-            checks.push(`((${t} = ${v}[${lit(name)}]) === undefined || ${this.expr(sub, t, exact)})`);
+            checks.push(`((${t} = ${this.prop(v, name)}) === undefined || ${this.expr(sub, t, exact)})`);
           }
           if (checks.length > 0) parts.push(`(!${isObj} || (${checks.join(' && ')}))`);
           break;
@@ -275,7 +339,9 @@ class Compiler {
           if (s === true) break;
           if (s !== false) throw new Unsupported(k);
           const props = isObject(schema.properties) ? Object.keys(schema.properties) : [];
-          parts.push(`(!${isObj} || H.onlyKeys(${v}, ${this.external(new Set(props))}))`);
+          // The record's own: bindRoot checks the keys as it reads them.
+          if (root) this.root.closed = new Set(props);
+          else parts.push(`(!${isObj} || H.onlyKeys(${v}, ${this.external(new Set(props))}))`);
           break;
         }
         default:
@@ -316,6 +382,8 @@ export function compileQuickCheck(
   formats: Readonly<Record<string, FormatEntry>>,
 ): QuickCheck | undefined {
   const c = new Compiler(formats);
+  // The top-level properties first, in schema order: the order bindRoot expects the keys in.
+  if (isObject(schema.properties)) for (const name of Object.keys(schema.properties)) c.rootIndex(name);
   let body: string;
   try {
     body = c.expr(schema, 'd', false, true);
@@ -326,8 +394,11 @@ export function compileQuickCheck(
   const temps = c.tempCount();
   const decl = temps > 0 ? `let ${Array.from({ length: temps }, (_, i) => `t${i}`).join(', ')};` : '';
   // Only literals (JSON.stringify'd) and numbers from the schema reach the source; everything else is in E.
-  return new Function('E', 'H', `return function quickCheck(d) { ${decl} return ${body}; };`)(
-    c.externals,
-    HELPERS,
-  ) as QuickCheck;
+  const read = c.root.names.length > 0 || c.root.closed !== undefined ? 'if (!H.bindRoot(d, R)) return false;' : '';
+  return new Function(
+    'E',
+    'H',
+    'R',
+    `const P = R.values; return function quickCheck(d) { ${decl} ${read} return ${body}; };`,
+  )(c.externals, HELPERS, c.root) as QuickCheck;
 }

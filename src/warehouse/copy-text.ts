@@ -100,6 +100,8 @@ interface EncodePlan {
   encoders: CellEncoder[];
   /** Every catalog field, for telling an unknown key (skipped) from a known one out of order. */
   known: ReadonlySet<string>;
+  /** runs[k]: k NULL columns as one piece. */
+  runs: string[];
 }
 
 const planCache = new WeakMap<Catalog, EncodePlan>();
@@ -109,7 +111,7 @@ function planOf(catalog: Catalog): EncodePlan {
   if (!plan) {
     const names = catalog.fields.map((f) => f.name);
     const encoders = fieldEncoders(catalog.fields).map((e) => (e === copyScalar ? scalarPiece : e));
-    plan = { names, encoders, known: new Set(names) };
+    plan = { names, encoders, known: new Set(names), runs: nullRuns(names.length) };
     planCache.set(catalog, plan);
   }
   return plan;
@@ -135,47 +137,32 @@ function scalarPiece(v: unknown): string {
 }
 
 /** `\N\t\N…`: `k` NULL columns as one piece (index k), so a run of empty fields is one join element. */
-function nullRuns(width: number, after = ''): string[] {
-  const runs = [after];
+function nullRuns(width: number): string[] {
+  const runs = [''];
   let run = '';
   for (let k = 1; k <= width; k++) {
     run = k === 1 ? COPY_NULL : `${run}\t${COPY_NULL}`;
-    runs.push(run + after);
+    runs.push(run);
   }
   return runs;
 }
 
-const nullRunCache = new WeakMap<Catalog, string[]>();
-
 /**
  * Encodes valid rows (with `key` and `hash` set) as COPY text for the staging table. Pure: no driver.
- *
- * The whole chunk is one `join('\t')` over its pieces (each value once, runs of NULLs as one piece,
- * a row's last piece carrying the line break and the next row's first column): the characters are
- * copied once, not once per line and again for the chunk.
+ * A line is one `join` of its pieces, with a run of NULL columns as one piece (join's cost is per
+ * element); the lines are joined once. Measured: one join over the whole chunk's pieces is slower.
  */
 export function encodeStaging(catalog: Catalog, batch: StageBatch, rows: readonly Row[]): EncodedStaging {
-  const { names, encoders, known } = planOf(catalog);
-  const width = names.length;
-  let runs = nullRunCache.get(catalog);
-  if (!runs) {
-    runs = nullRuns(width);
-    nullRunCache.set(catalog, runs);
-  }
+  const { names, encoders, known, runs } = planOf(catalog);
   // Per-batch constant columns are escaped once.
   const prefix = `${copyEscape(batch.id)}\t${copyScalar(batch.county)}\t${copyScalar(batch.file)}\t${copyScalar(batch.sheet ?? null)}`;
-  const rowBreak = `\n${prefix}`;
-  /** runsThenBreak[k]: k NULLs ending a row, the line break and the next row's first column. */
-  const runsThenBreak = nullRuns(width, rowBreak);
-  // Grown by appending: `new Array(n)` past ~100k elements would be a slow dictionary-mode array.
-  const pieces: string[] = [];
-  let p = 0;
-  /** The previous row's last piece (NULL run or value), waiting for the line break. */
-  let tail: string | undefined;
-  let tailNulls = 0;
-  const cursor: Cursor = { p: 0, nulls: 0 };
+  // One row's pieces, reused row after row.
+  const cols: string[] = [prefix];
   let lo = Number.POSITIVE_INFINITY;
   let hi = Number.NEGATIVE_INFINITY;
+  // A last empty line gives the text its final line break in the same join.
+  const lines: string[] = new Array(rows.length + 1);
+  lines[rows.length] = '';
   for (let r = 0; r < rows.length; r++) {
     const row = rows[r] as Row;
     if (row.key === undefined || row.hash === undefined) {
@@ -191,42 +178,23 @@ export function encodeStaging(catalog: Catalog, batch: StageBatch, rows: readonl
     if (n > hi) hi = n;
     const v = row.values;
     const sk = v.subject_key;
-    if (tail === undefined) pieces[p++] = prefix;
-    else pieces[p++] = tailNulls > 0 ? (runsThenBreak[tailNulls] as string) : tail + rowBreak;
-    pieces[p++] = String(n);
-    pieces[p++] = copyEscape(row.key);
-    pieces[p++] = copyEscape(row.hash);
-    pieces[p++] = typeof sk === 'string' && sk !== '' ? copyEscape(sk) : COPY_NULL;
-    cursor.p = p;
-    if (!fieldsInOrder(v, names, encoders, known, runs, pieces, cursor)) {
-      cursor.p = p;
-      fieldsByName(v, names, encoders, runs, pieces, cursor);
-    }
-    p = cursor.p;
-    if (cursor.nulls > 0) {
-      tail = '';
-      tailNulls = cursor.nulls;
-    } else {
-      tail = pieces[--p] as string;
-      tailNulls = 0;
-    }
+    cols[1] = String(n);
+    cols[2] = copyEscape(row.key);
+    cols[3] = copyEscape(row.hash);
+    cols[4] = typeof sk === 'string' && sk !== '' ? copyEscape(sk) : COPY_NULL;
+    let end = fieldsInOrder(v, names, encoders, known, runs, cols, 5);
+    if (end < 0) end = fieldsByName(v, names, encoders, runs, cols, 5);
+    cols.length = end;
+    lines[r] = cols.join('\t');
   }
-  if (tail !== undefined) pieces[p++] = `${tailNulls > 0 ? runs[tailNulls] : tail}\n`;
-  pieces.length = p;
-  return { text: p > 0 ? pieces.join('\t') : '', count: rows.length, lo, hi };
-}
-
-/** Where the field writers are: the next piece index, and the NULL columns not yet written. */
-interface Cursor {
-  p: number;
-  nulls: number;
+  return { text: rows.length ? lines.join('\n') : '', count: rows.length, lo, hi };
 }
 
 /**
- * Writes the pieces of a row's catalog fields at `cursor.p`, walking the values' own keys: clean adds
- * them in catalog order, and a for-in walk reads them without a lookup by name each (values objects come
- * in dozens of shapes). Trailing NULL columns are left in `cursor.nulls` for the caller to end the row
- * with. False when a catalog field comes out of catalog order: then fieldsByName must write the row.
+ * Writes the pieces of a row's catalog fields into `cols` from `from`, walking the values' own keys:
+ * clean adds them in catalog order, and a for-in walk reads them without a lookup by name each (values
+ * objects come in dozens of shapes, which makes every such lookup megamorphic). Returns where the
+ * pieces end, or -1 when a catalog field comes out of catalog order (then fieldsByName writes the row).
  */
 function fieldsInOrder(
   v: Record<string, unknown>,
@@ -234,18 +202,18 @@ function fieldsInOrder(
   encoders: readonly CellEncoder[],
   known: ReadonlySet<string>,
   runs: readonly string[],
-  pieces: string[],
-  cursor: Cursor,
-): boolean {
+  cols: string[],
+  from: number,
+): number {
   const width = names.length;
-  let p = cursor.p;
+  let p = from;
   let next = 0;
   let nulls = 0;
   for (const k in v) {
     let i = next;
     while (i < width && names[i] !== k) i++;
     if (i === width) {
-      if (known.has(k)) return false;
+      if (known.has(k)) return -1;
       continue; // not a catalog field (subject_key)
     }
     nulls += i - next;
@@ -254,15 +222,15 @@ function fieldsInOrder(
     if (piece === COPY_NULL) nulls++;
     else {
       if (nulls > 0) {
-        pieces[p++] = runs[nulls] as string;
+        cols[p++] = runs[nulls] as string;
         nulls = 0;
       }
-      pieces[p++] = piece;
+      cols[p++] = piece;
     }
   }
-  cursor.p = p;
-  cursor.nulls = nulls + width - next;
-  return true;
+  nulls += width - next;
+  if (nulls > 0) cols[p++] = runs[nulls] as string;
+  return p;
 }
 
 /** fieldsInOrder for values whose keys come in another order: every field looked up by name. */
@@ -271,22 +239,22 @@ function fieldsByName(
   names: readonly string[],
   encoders: readonly CellEncoder[],
   runs: readonly string[],
-  pieces: string[],
-  cursor: Cursor,
-): void {
-  let p = cursor.p;
+  cols: string[],
+  from: number,
+): number {
+  let p = from;
   let nulls = 0;
   for (let i = 0; i < names.length; i++) {
     const piece = (encoders[i] as CellEncoder)(v[names[i] as string]);
     if (piece === COPY_NULL) nulls++;
     else {
       if (nulls > 0) {
-        pieces[p++] = runs[nulls] as string;
+        cols[p++] = runs[nulls] as string;
         nulls = 0;
       }
-      pieces[p++] = piece;
+      cols[p++] = piece;
     }
   }
-  cursor.p = p;
-  cursor.nulls = nulls;
+  if (nulls > 0) cols[p++] = runs[nulls] as string;
+  return p;
 }
