@@ -215,6 +215,7 @@ async function ingestSheet(
         onProgress: () => progress('merge'),
       });
       stageMs.merge = performance.now() - t0;
+      for (const [k, v] of Object.entries(merged.timings)) stageMs[`merge_${k}`] = v;
       counts.inserted = merged.inserted;
       counts.updated = merged.updated;
       counts.unchanged = merged.unchanged;

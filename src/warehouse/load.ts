@@ -79,6 +79,8 @@ export interface MergeResult {
   duplicate: number;
   /** Losers whose content differed from the winner's (the pipeline warns DUPLICATE_DIFFERS on them). */
   duplicateWarnings: Array<{ rowNumber: number; winnerRow: number }>;
+  /** Milliseconds of the steps: batch-wide dedup, the range merges, removing the staged rows. */
+  timings: Record<string, number>;
 }
 
 function num(v: unknown): number {
@@ -111,6 +113,8 @@ export async function mergeBatch(
   const S = ident(t.staging);
   const knex = wh.knex;
 
+  const timings: Record<string, number> = {};
+  let t0 = performance.now();
   await knex.transaction(async (trx) => {
     // Hash the batch's keys in memory: staging statistics are usually stale here, and a sort of the whole
     // batch spilling to disk costs seconds.
@@ -145,6 +149,8 @@ export async function mergeBatch(
     );
   });
 
+  timings.dedup = performance.now() - t0;
+  t0 = performance.now();
   const range = (
     await knex.raw(`SELECT min(row_number) AS lo, max(row_number) AS hi FROM ${S} WHERE batch_id = ?`, [batchId])
   ).rows[0] as { lo: number | null; hi: number | null };
@@ -203,6 +209,8 @@ export async function mergeBatch(
     if (error) throw error.reason;
   }
 
+  timings.ranges = performance.now() - t0;
+  t0 = performance.now();
   // Staged rows of merged ranges are dead weight now (a re-run would drop them anyway, see above).
   await knex.raw(`DELETE FROM ${S} WHERE batch_id = ?`, [batchId]);
 
@@ -219,7 +227,9 @@ export async function mergeBatch(
       [batchId],
     )
   ).rows as Array<{ row_number: number; winner_row: number; differs: boolean }>;
+  timings.cleanup = performance.now() - t0;
   return {
+    timings,
     inserted: num(sums.inserted),
     updated: num(sums.updated),
     unchanged: num(sums.unchanged),
