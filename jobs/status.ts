@@ -17,7 +17,8 @@ export interface Status {
   queues: QueueStatus[];
   workers: string[];
   running: Array<{ batchId: string; file: string; chunksDone: number; chunksTotal: number | null; rows: number }>;
-  sync: SyncState[];
+  /** Per source: its state, and the lag (minutes since its last successful run; null if never). */
+  sync: Array<SyncState & { lagMinutes: number | null }>;
 }
 
 export async function readStatus(wh: Warehouse, queues: Queues): Promise<Status> {
@@ -54,6 +55,9 @@ export async function readStatus(wh: Warehouse, queues: Queues): Promise<Status>
       chunksTotal: r.chunks_total == null ? null : Number(r.chunks_total),
       rows: Number(r.rows),
     })),
-    sync: await listSyncStates(wh),
+    sync: (await listSyncStates(wh)).map((s) => ({
+      ...s,
+      lagMinutes: s.lastSuccessAt ? Math.round((Date.now() - s.lastSuccessAt.getTime()) / 60_000) : null,
+    })),
   };
 }

@@ -16,6 +16,8 @@ import { reconcile } from '../pipelines/distributed/reconcile.js';
 import { startSyncRun } from '../pipelines/distributed/sync-run.js';
 import { type GuijiError, internalError, isGuijiError, isTransient } from '../src/errors.js';
 import type { Logger } from '../src/types.js';
+import { getRequest } from '../src/warehouse/requests.js';
+import { recordSyncFailure } from '../src/warehouse/sync-state.js';
 import type { Queues } from './queues.js';
 import { backoffMs, type JobPayloads, type QueueName } from './registry.js';
 
@@ -65,7 +67,12 @@ export function startWorker(
         if (r.status === 'failed') throw new UnrecoverableError(r.error?.message ?? 'request failed');
         return r;
       } catch (e) {
-        if (e instanceof UnrecoverableError || isTransient(e)) throw e;
+        if (e instanceof UnrecoverableError) throw e;
+        if (isTransient(e)) {
+          // A source (or the warehouse) away: retried with backoff; sync health counts the failed attempt.
+          await noteSyncAttemptFailed(deps, requestId, (e as Error).message).catch(() => {});
+          throw e;
+        }
         const err = asGuijiError(e);
         log.error({ err: e, code: err.code }, 'collect failed: bug');
         await failRequest(deps, requestId, toRequestError(err));
@@ -189,6 +196,11 @@ export function startWorker(
       return closing;
     },
   };
+}
+
+async function noteSyncAttemptFailed(deps: FlowDeps, requestId: string, message: string): Promise<void> {
+  const req = await getRequest(deps.warehouse, requestId);
+  if (req?.kind === 'sync') await recordSyncFailure(deps.warehouse, req.options.source ?? req.name, message);
 }
 
 function asGuijiError(e: unknown): GuijiError {

@@ -38,7 +38,7 @@ export function registerStatus(program: Command): void {
             if (s.sync.length > 0) say('数据源同步：');
             for (const x of s.sync) {
               say(
-                `  ${x.source}：上次成功 ${x.lastSuccessAt?.toISOString() ?? '从未'}，${x.lastRows ?? 0} 行，游标 ${x.cursor ?? '（无）'}，连续失败 ${x.failures}${x.lastError ? `（${x.lastError}）` : ''}`,
+                `  ${x.source}：上次成功 ${x.lastSuccessAt?.toISOString() ?? '从未'}${x.lagMinutes !== null ? `（${x.lagMinutes} 分钟前）` : ''}，${x.lastRows ?? 0} 行，游标 ${x.cursor ?? '（无）'}，连续失败 ${x.failures}${x.lastError ? `（${x.lastError}）` : ''}`,
               );
             }
           } finally {

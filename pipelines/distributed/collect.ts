@@ -18,7 +18,7 @@ import {
   type RequestError,
   type RequestOptions,
 } from '../../src/warehouse/requests.js';
-import { commitSyncCursor } from '../../src/warehouse/sync-state.js';
+import { commitSyncCursor, recordSyncFailure } from '../../src/warehouse/sync-state.js';
 import { resolveCounty, resolveDefaults } from '../batch-setup.js';
 import type { FlowDeps, SyncOpening } from './deps.js';
 
@@ -111,6 +111,8 @@ export async function collectRequest(
     log.warn({ code: e.code }, e.message);
     const status = batchIds.length > 0 ? 'collected' : 'failed';
     await advanceRequest(deps.warehouse, requestId, status, { error: toRequestError(e), skipped });
+    if (request.kind === 'sync')
+      await recordSyncFailure(deps.warehouse, request.options.source ?? request.name, e.message);
     if (status === 'failed' && request.spoolPath) await deps.spool.remove(request.spoolPath);
     return { status: batchIds.length > 0 ? 'collected' : 'failed', batchIds, error: e };
   } finally {

@@ -11,7 +11,7 @@ import { mergeBatch } from '../../src/warehouse/load.js';
 import type { Warehouse } from '../../src/warehouse/open.js';
 import { appendWarnings } from '../../src/warehouse/rejections.js';
 import { advanceRequest, getRequest, type RequestError } from '../../src/warehouse/requests.js';
-import { commitSyncCursor } from '../../src/warehouse/sync-state.js';
+import { commitSyncCursor, recordSyncFailure } from '../../src/warehouse/sync-state.js';
 import { checkLedger, roundMs, warningRow } from '../ledger.js';
 import { duplicateDiffers } from '../messages.js';
 import type { FlowDeps } from './deps.js';
@@ -112,6 +112,8 @@ export async function failBatch(deps: FlowDeps, batchId: string, error: string):
 /** A request whose collect cannot go on: fail it and the batches it had opened. */
 export async function failRequest(deps: FlowDeps, requestId: string, error: RequestError): Promise<void> {
   await advanceRequest(deps.warehouse, requestId, 'failed', { error });
+  const req = await getRequest(deps.warehouse, requestId);
+  if (req?.kind === 'sync') await recordSyncFailure(deps.warehouse, req.options.source ?? req.name, error.en);
   for (const b of await listRequestBatches(deps.warehouse, requestId)) {
     if (b.status === 'running') await failBatch(deps, b.id, error.en);
   }

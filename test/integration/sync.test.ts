@@ -156,6 +156,35 @@ describe('guiji sync (inline, no Redis)', () => {
     }
   });
 
+  it('a source that cannot be read fails the run with its reason and counts in the sync health', async () => {
+    const cfg = writeConfig({
+      'gone-src': {
+        type: 'database',
+        client: 'pg',
+        url: sourceUrl,
+        table: 'no_such_table',
+        cursor: 'updated_at',
+        key: 'id',
+        catalog: 'admin-penalty',
+        county: '230184',
+        fields: mapping,
+      },
+    });
+    const rig = await makeRig('sync-gone', { GUIJI_CONFIG: cfg, REDIS_URL: '' });
+    try {
+      const r = await rig.run(['sync', 'gone-src']);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain('no_such_table');
+      const state = (await rig.tw.wh.knex.raw("select * from sync_state where source = 'gone-src'")).rows[0];
+      expect(state.failures).toBe(1);
+      expect(state.last_success_at).toBeNull();
+      expect(state.last_error).toContain('no_such_table');
+      expect(await count(rig.tw.wh.knex, 'select count(*) as n from batches')).toBe(0);
+    } finally {
+      await rig.dispose();
+    }
+  });
+
   it('MariaDB source: loads the rows once; a re-run with no changes loads nothing', async () => {
     const cfg = writeConfig({
       'my-src': {
