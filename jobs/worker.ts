@@ -8,6 +8,8 @@
 import { hostname } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { type Job, type Processor, UnrecoverableError, Worker } from 'bullmq';
+import type { ChunkOutput } from '../pipelines/chunk-runner.js';
+import type { ChunkTask } from '../pipelines/chunk-worker.js';
 import { collectRequest, toRequestError } from '../pipelines/distributed/collect.js';
 import type { FlowDeps } from '../pipelines/distributed/deps.js';
 import { failBatch, failRequest, finalizeBatch } from '../pipelines/distributed/finalize.js';
@@ -15,6 +17,7 @@ import { makeChunkProcessor } from '../pipelines/distributed/process-chunk.js';
 import { reconcile } from '../pipelines/distributed/reconcile.js';
 import { startSyncRun } from '../pipelines/distributed/sync-run.js';
 import { type GuijiError, internalError, isGuijiError, isTransient } from '../src/errors.js';
+import { makeThreadPool } from '../src/executors/thread-pool.js';
 import type { Logger } from '../src/types.js';
 import { getRequest } from '../src/warehouse/requests.js';
 import { recordSyncFailure } from '../src/warehouse/sync-state.js';
@@ -57,7 +60,15 @@ export function startWorker(
   const name = workerName();
   const deps: FlowDeps = { ...base, enqueue: queues.enqueue, worker: name };
   const { lockMs, reconcileMs, queuePrefix } = base.config.distributed;
-  const processChunk = makeChunkProcessor(deps);
+  // The row stages run in worker threads ($GUIJI_THREADS, default one per core; 0 = in this thread), which
+  // read the chunk files themselves: this thread keeps its event loop for lock renewal and I/O.
+  const threads =
+    base.config.threads > 0
+      ? makeThreadPool<ChunkTask, ChunkOutput>(new URL('../pipelines/chunk-worker.js', import.meta.url), {
+          threads: base.config.threads,
+        })
+      : undefined;
+  const processChunk = makeChunkProcessor(deps, threads);
 
   const processors: { [Q in QueueName]: (job: Job<JobPayloads[Q]>, log: Logger) => Promise<unknown> } = {
     collect: async (job, log) => {
@@ -191,8 +202,12 @@ export function startWorker(
     ready,
     close(force = false) {
       if (timer) clearInterval(timer);
-      if (force) return Promise.all(workers.map((w) => w.close(true))).then(report);
-      closing ??= Promise.all(workers.map((w) => w.close())).then(report);
+      const end = async () => {
+        await threads?.close();
+        return report();
+      };
+      if (force) return Promise.all(workers.map((w) => w.close(true))).then(end);
+      closing ??= Promise.all(workers.map((w) => w.close())).then(end);
       return closing;
     },
   };

@@ -6,6 +6,7 @@ import { loadCatalogs } from '../src/catalog/load.js';
 import type { StageContext } from '../src/pipeline.js';
 import { loadReference } from '../src/reference.js';
 import type { RawRecord } from '../src/source.js';
+import { makeSpool } from '../src/spool.js';
 import type { ColumnBinding, CountyDefaults, Row } from '../src/types.js';
 import { type ChunkOutput, splitChunk, toRows } from './chunk-runner.js';
 import { makePipeline, type PipelineResult } from './stages.js';
@@ -26,8 +27,10 @@ export interface StageSpec {
 export interface ChunkTask {
   spec: StageSpec;
   prov: { batchId: string; file: string; sheet?: string };
-
-  records: RawRecord[];
+  /** The chunk's records … */
+  records?: RawRecord[];
+  /** … or where the thread reads them itself (a distributed chunk in the spool: nothing crosses threads). */
+  chunkFile?: { spool: string; batchId: string; chunkNo: number };
 }
 
 let catalogs: ReturnType<typeof loadCatalogs> | undefined;
@@ -63,7 +66,15 @@ function pipelineFor(spec: StageSpec): (rows: Row[]) => PipelineResult {
  */
 const SLICE_ROWS = 250;
 
-export default function runChunk(task: ChunkTask): ChunkOutput {
+export default async function runChunk(task: ChunkTask): Promise<ChunkOutput> {
+  if (task.chunkFile) {
+    const { spool, batchId, chunkNo } = task.chunkFile;
+    return stageChunk(task, await makeSpool(spool).readChunk(batchId, chunkNo));
+  }
+  return stageChunk(task, task.records ?? []);
+}
+
+function stageChunk(task: ChunkTask, input: RawRecord[]): ChunkOutput {
   const { spec, prov } = task;
   const pipeline = pipelineFor(spec);
   const encode = spec.encode
@@ -75,7 +86,7 @@ export default function runChunk(task: ChunkTask): ChunkOutput {
         sheet: prov.sheet ?? null,
       }
     : undefined;
-  const records = task.records as Array<RawRecord | undefined>;
+  const records = input as Array<RawRecord | undefined>;
   const parts: ChunkOutput[] = [];
   for (let i = 0; i < records.length; i += SLICE_ROWS) {
     const slice = records.slice(i, i + SLICE_ROWS) as RawRecord[];

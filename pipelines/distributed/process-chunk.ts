@@ -5,14 +5,16 @@
  */
 import type { Catalog } from '../../src/catalog/types.js';
 import { internalError } from '../../src/errors.js';
+import type { ThreadPool } from '../../src/executors/thread-pool.js';
 import type { StageContext } from '../../src/pipeline.js';
 import type { Row } from '../../src/types.js';
-import { type BatchRecord, getBatch } from '../../src/warehouse/batches.js';
+import { type BatchRecord, type FrozenContext, getBatch } from '../../src/warehouse/batches.js';
 import { chunkStatus, lockChunk, markChunkDone, pendingChunkCount } from '../../src/warehouse/chunks.js';
-import { stageRows } from '../../src/warehouse/load.js';
+import { stageEncoded, stageRows } from '../../src/warehouse/load.js';
 import type { Warehouse } from '../../src/warehouse/open.js';
 import { saveRejections, saveWarnings } from '../../src/warehouse/rejections.js';
-import { splitChunk, toRows } from '../chunk-runner.js';
+import { type ChunkOutput, splitChunk, toRows } from '../chunk-runner.js';
+import type { ChunkTask } from '../chunk-worker.js';
 import { countWarnings, roundMs } from '../ledger.js';
 import { makePipeline } from '../stages.js';
 import type { FlowDeps } from './deps.js';
@@ -30,8 +32,11 @@ interface PlannedBatch {
   run: (rows: Row[]) => ReturnType<ReturnType<typeof makePipeline>>;
 }
 
-/** Stage plans per batch, so a worker plans a batch once for all the chunks it takes (bounded). */
-export function makeChunkProcessor(deps: FlowDeps) {
+/**
+ * Stage plans per batch, so a worker plans a batch once for all the chunks it takes (bounded). With a
+ * thread pool (pipelines/chunk-worker.js) the stages run there; without one, in this thread.
+ */
+export function makeChunkProcessor(deps: FlowDeps, threads?: ThreadPool<ChunkTask, ChunkOutput>) {
   const plans = new Map<string, PlannedBatch>();
 
   const plan = async (batchId: string): Promise<PlannedBatch | undefined> => {
@@ -69,18 +74,40 @@ export function makeChunkProcessor(deps: FlowDeps) {
     if ((await chunkStatus(deps.warehouse, ref)) !== 'pending') return none('already');
     const p = await plan(batchId);
     if (!p) return none('batch-ended');
-    const records = await deps.spool.readChunk(batchId, chunkNo).catch((e: NodeJS.ErrnoException) => {
+    const missing = (e: NodeJS.ErrnoException) => {
       if (e.code !== 'ENOENT') throw e;
       throw internalError(
         'CHUNK_FILE_MISSING',
         `批次 ${batchId} 的第 ${chunkNo} 个分片文件不见了（暂存目录 ${deps.spool.root} 是否被清理，或各工作进程看到的不是同一目录？）。`,
         `chunk file ${chunkNo} of batch ${batchId} is missing from the spool ${deps.spool.root}`,
       );
-    });
+    };
     const prov = { batchId, file: p.batch.file, sheet: p.batch.sheet ?? undefined };
-    const result = p.run(toRows(records, prov));
-    const out = splitChunk(result.rows, result.stageMs);
-    const valid = out.valid ?? [];
+    let out: ChunkOutput;
+    if (threads) {
+      // The thread reads the chunk file, runs the stages and encodes the COPY text: no rows cross threads.
+      const ctx = p.batch.context as FrozenContext;
+      out = await threads
+        .run({
+          spec: {
+            batchKey: batchId,
+            catalogId: p.catalog.id,
+            county: ctx.county,
+            today: ctx.today,
+            headers: ctx.headers,
+            columns: ctx.columns,
+            defaults: ctx.defaults,
+            encode: true,
+          },
+          prov,
+          chunkFile: { spool: deps.spool.root, batchId, chunkNo },
+        })
+        .catch(missing);
+    } else {
+      const records = await deps.spool.readChunk(batchId, chunkNo).catch(missing);
+      const result = p.run(toRows(records, prov));
+      out = splitChunk(result.rows, result.stageMs);
+    }
     const batchInfo = {
       id: batchId,
       file: p.batch.file,
@@ -93,7 +120,8 @@ export function makeChunkProcessor(deps: FlowDeps) {
     const done = await deps.warehouse.knex.transaction(async (knex) => {
       const trx: Warehouse = { ...deps.warehouse, knex };
       if ((await lockChunk(trx, ref)) !== 'pending') return false; // another worker did it meanwhile
-      await stageRows(trx, p.catalog, batchInfo, valid);
+      if (out.staged) await stageEncoded(trx, p.catalog, batchId, out.staged);
+      else await stageRows(trx, p.catalog, batchInfo, out.valid ?? []);
       await saveRejections(trx, batchInfo, out.rejected, headers);
       await saveWarnings(trx, batchId, out.warned);
       await markChunkDone(trx, {
@@ -112,6 +140,7 @@ export function makeChunkProcessor(deps: FlowDeps) {
     if (latest?.chunksTotal != null && (await pendingChunkCount(deps.warehouse, batchId)) === 0) {
       await deps.enqueue.finalize(batchId);
     }
-    return { status: 'done', rows: records.length, rejected: out.rejected.length, ms: performance.now() - t0 };
+    const rows = out.validCount + out.rejected.length;
+    return { status: 'done', rows, rejected: out.rejected.length, ms: performance.now() - t0 };
   };
 }
