@@ -419,7 +419,7 @@ async function startWorkers(n, env) {
 }
 
 /** One measured ingest: inline (workers = 0) or through BullMQ with that many worker processes. */
-async function distributedRun(label, file, workers) {
+async function distributedRun(label, file, workers, workerEnv = {}) {
   const url = benchDb(label.replace(/[^a-z0-9]/gi, '_').toLowerCase());
   await migrate(url, label);
   const prefix = `bench${Date.now().toString(36)}`;
@@ -431,7 +431,7 @@ async function distributedRun(label, file, workers) {
     const before = cpuSnapshot();
     if (workers > 0) {
       env.REDIS_URL = REDIS;
-      pool = await startWorkers(workers, env);
+      pool = await startWorkers(workers, { ...env, ...workerEnv });
     }
     let peak = idle;
     const sampler = setInterval(async () => {
@@ -454,7 +454,7 @@ async function partF() {
   const section = [
     '## f. The same pipeline through BullMQ workers (issue 3)',
     '',
-    `The ${ROWS.toLocaleString('en')}-row CSV of part a, each run into a fresh database: the inline executor (worker threads, no Redis) as the baseline, then \`guiji ingest\` with REDIS_URL set and 1 or 2 \`guiji worker\` processes (concurrency 2 each, chunks of 5,000 rows). CPU seconds are user + system of every process involved: guiji (the client and the workers, with their threads), PostgreSQL (all backends) and Redis, read from /proc. Redis memory is \`used_memory\` sampled every 100 ms, above its value before the run.`,
+    `The ${ROWS.toLocaleString('en')}-row CSV of part a, each run into a fresh database: the inline executor (worker threads, no Redis) as the baseline, then \`guiji ingest\` with REDIS_URL set and 1 or 2 \`guiji worker\` processes (concurrency 2 each, chunks of 5,000 rows; stage threads: 2 for one worker, 1 each for two — as many as the cores). CPU seconds are user + system of every process involved: guiji (the client and the workers, with their threads), PostgreSQL (all backends) and Redis, read from /proc. Redis memory is \`used_memory\` sampled every 100 ms, above its value before the run.`,
     '',
   ];
   if (!cliReady) {
@@ -466,9 +466,10 @@ async function partF() {
   warm(big);
   const inline = await distributedRun('f-inline', big, 0);
   const one = await distributedRun('f-bullmq-1-worker', big, 1);
-  const two = await distributedRun('f-bullmq-2-workers', big, 2);
+  // Two processes on two cores: one stage thread each (processes × threads ≈ cores, as the README advises).
+  const two = await distributedRun('f-bullmq-2-workers', big, 2, { GUIJI_THREADS: '1' });
   warm(small);
-  const twoSmall = await distributedRun('f-bullmq-2-workers-small', small, 2);
+  const twoSmall = await distributedRun('f-bullmq-2-workers-small', small, 2, { GUIJI_THREADS: '1' });
   const cpuTotal = (r) => r.cpu.guiji + r.cpu.postgres + r.cpu.redis;
   const per1M = (r, n) => (cpuTotal(r) * 1_000_000) / n;
   const rate = (r) => ROWS / (r.wallMs / 1000);
