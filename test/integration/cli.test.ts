@@ -38,7 +38,8 @@ interface Run {
 function run(args: string[], env: Record<string, string | undefined>): Promise<Run> {
   return new Promise((resolve) => {
     const childEnv: Record<string, string> = {};
-    for (const [k, v] of Object.entries({ ...process.env, TZ: 'Asia/Shanghai', ...env })) {
+    // The inline executor: a REDIS_URL in the environment (CI exports one) would send ingest to workers.
+    for (const [k, v] of Object.entries({ ...process.env, TZ: 'Asia/Shanghai', REDIS_URL: undefined, ...env })) {
       if (v !== undefined) childEnv[k] = v;
     }
     execFile('node', [BIN, ...args], { env: childEnv, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
