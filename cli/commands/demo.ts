@@ -22,8 +22,9 @@ export function registerDemo(program: Command): void {
     .option('--json', '每个批次输出一行 JSON')
     .action(async (opts: GlobalOptions, cmd: Command) => {
       const all = { ...cmd.optsWithGlobals(), ...opts } as GlobalOptions;
-      // The demo always uses the embedded warehouse: it must run on a laptop with no servers.
+      // The demo always uses the embedded warehouse and runs in this process: no servers on a laptop.
       delete process.env.DATABASE_URL;
+      delete process.env.REDIS_URL;
       const files = demoFiles();
       if (!all.json) {
         say(`guiji 演示：导入 ${files.length} 个示例文件到内置数据仓库（${process.env.GUIJI_HOME ?? '.guiji'}）\n`);
