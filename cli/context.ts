@@ -30,3 +30,15 @@ export async function withContext<T>(
     await ctx.release();
   }
 }
+
+/** What the pipelines need from a context (the warehouse under the name they use). */
+export function engineDeps(ctx: Context) {
+  return {
+    config: ctx.config,
+    warehouse: ctx.db,
+    catalogs: ctx.catalogs,
+    reference: ctx.reference,
+    clock: ctx.clock,
+    logger: ctx.logger,
+  };
+}

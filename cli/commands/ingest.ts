@@ -9,7 +9,7 @@ import type { Context } from '../../src/context.js';
 import { inputError } from '../../src/errors.js';
 import type { HeapGovernor } from '../../src/executors/heap-governor.js';
 import type { BatchSummary } from '../../src/types.js';
-import { type GlobalOptions, withContext } from '../context.js';
+import { engineDeps, type GlobalOptions, withContext } from '../context.js';
 import { makeProgress, printJsonLine, reportError, say, warn } from '../output.js';
 
 interface IngestCliOptions extends GlobalOptions {
@@ -147,12 +147,7 @@ async function ingestOne(
   const { ingestFile } = await import('../../pipelines/ingest.js');
   const result = await ingestFile(
     {
-      config: ctx.config,
-      warehouse: ctx.db,
-      catalogs: ctx.catalogs,
-      reference: ctx.reference,
-      clock: ctx.clock,
-      logger: ctx.logger,
+      ...engineDeps(ctx),
       runner: threads?.runner,
       onProgress: (p) => {
         threads?.governor.tick();

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { Context } from '../../src/context.js';
-import { type GlobalOptions, withContext } from '../context.js';
+import { engineDeps, type GlobalOptions, withContext } from '../context.js';
 import { printJsonLine, reportError, say, warn } from '../output.js';
 
 export function registerSync(program: Command): void {
@@ -28,12 +28,7 @@ async function runSync(ctx: Context, source: string, json: boolean): Promise<num
   ]);
   checkSources(ctx.config, ctx.catalogs);
   const base = {
-    config: ctx.config,
-    warehouse: ctx.db,
-    catalogs: ctx.catalogs,
-    reference: ctx.reference,
-    clock: ctx.clock,
-    logger: ctx.logger,
+    ...engineDeps(ctx),
     spool: makeSpool(ctx.config.distributed.spool),
     worker: 'cli',
   };

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { InboxIngest } from '../../pipelines/inbox-handler.js';
 import type { Context } from '../../src/context.js';
 import { configError } from '../../src/errors.js';
-import { type GlobalOptions, openContext } from '../context.js';
+import { engineDeps, type GlobalOptions, openContext } from '../context.js';
 import { reportError, warn } from '../output.js';
 
 interface WatchCliOptions extends GlobalOptions {
@@ -69,12 +69,7 @@ async function runWatch(dir: string, opts: WatchCliOptions): Promise<number> {
       ingest = async (f) => {
         const r = await ingestFile(
           {
-            config: c.config,
-            warehouse: c.db,
-            catalogs: c.catalogs,
-            reference: c.reference,
-            clock: c.clock,
-            logger: c.logger,
+            ...engineDeps(c),
           },
           f.path,
           { county: f.county, displayName: f.name },

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { WorkerStats } from '../../jobs/worker.js';
 import { configError } from '../../src/errors.js';
-import { type GlobalOptions, openContext } from '../context.js';
+import { engineDeps, type GlobalOptions, openContext } from '../context.js';
 import { reportError, warn } from '../output.js';
 
 interface WorkerCliOptions extends GlobalOptions {
@@ -47,12 +47,7 @@ async function runWorker(opts: WorkerCliOptions): Promise<number> {
     const { startWorker } = await import('../../jobs/worker.js');
     const worker = startWorker(
       {
-        config: ctx.config,
-        warehouse: ctx.db,
-        catalogs: ctx.catalogs,
-        reference: ctx.reference,
-        clock: ctx.clock,
-        logger: ctx.logger,
+        ...engineDeps(ctx),
         spool: parts.spool,
         openSync: parts.openSync,
       },

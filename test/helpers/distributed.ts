@@ -283,3 +283,28 @@ export async function startOwnRedis(): Promise<OwnRedis> {
   await up();
   return { url: `redis://127.0.0.1:${port}`, kill: down, restart: up, stop: down };
 }
+
+/** A generated penalty CSV and the inline executor's outcomes on it (its own schema, no Redis): the reference. */
+export interface ReferenceFile {
+  dir: string;
+  csv: string;
+  rows: number;
+  inline: Record<string, number | string | null>;
+  dispose(): void;
+}
+
+export async function referenceFile(rows: number, seed: number): Promise<ReferenceFile> {
+  const { execFileSync } = await import('node:child_process');
+  const dir = mkdtempSync(path.join(tmpdir(), 'guiji-ref-'));
+  const csv = path.join(dir, `penalty-${rows}.csv`);
+  execFileSync('node', [path.join(REPO, 'scripts/gen-penalty-csv.mjs'), String(rows), csv, '--seed', String(seed)]);
+  const rig = await makeRig('inline-ref');
+  try {
+    const r = await rig.run(['ingest', '--json', csv], { REDIS_URL: '' });
+    if (r.code !== 0) throw new Error(`inline reference ingest failed: ${r.stderr}`);
+    const inline = jsonLines(r.stdout)[0] as Record<string, number>;
+    return { dir, csv, rows, inline, dispose: () => rmSync(dir, { recursive: true, force: true }) };
+  } finally {
+    await rig.dispose();
+  }
+}

@@ -3,44 +3,32 @@
  * empty, and the PostgreSQL connections of the workers cut for a while through a loopback proxy. Both
  * must end with a complete, correct batch (the same outcomes as the inline executor on the file).
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   jsonLines,
   makeRig,
   OUTCOME_KEYS,
+  type ReferenceFile,
   redisProblem,
+  referenceFile,
   startOwnRedis,
   startTcpProxy,
   sumOutcomes,
   urlWithSchema,
   waitFor,
 } from '../helpers/distributed.js';
-import { REPO } from '../helpers/ingest.js';
 
 const ROWS = 5000;
-let dir: string;
+let ref: ReferenceFile;
 let csv: string;
 let inline: Record<string, number | string | null>;
 
 beforeAll(async () => {
-  dir = mkdtempSync(path.join(tmpdir(), 'guiji-chaos-'));
-  csv = path.join(dir, 'penalty-5000.csv');
-  execFileSync('node', [path.join(REPO, 'scripts/gen-penalty-csv.mjs'), String(ROWS), csv, '--seed', '11']);
-  const rig = await makeRig('chaos-ref');
-  try {
-    const r = await rig.run(['ingest', '--json', csv], { REDIS_URL: '' });
-    expect(r.code, r.stderr).toBe(0);
-    inline = jsonLines(r.stdout)[0] as Record<string, number>;
-  } finally {
-    await rig.dispose();
-  }
+  ref = await referenceFile(ROWS, 11);
+  ({ csv, inline } = ref);
 }, 120_000);
 
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterAll(() => ref?.dispose());
 
 function expectSameOutcomes(s: Record<string, unknown>) {
   expect(sumOutcomes(s)).toBe(ROWS);

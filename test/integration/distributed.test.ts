@@ -3,46 +3,34 @@
  * with REDIS_URL set submitting and following. The outcomes must equal the inline executor's on the
  * same file, whatever happens to the workers.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   jsonLines,
   makeRig,
   OUTCOME_KEYS,
+  type ReferenceFile,
   type Rig,
   redisProblem,
+  referenceFile,
   sumOutcomes,
   waitFor,
 } from '../helpers/distributed.js';
-import { REPO } from '../helpers/ingest.js';
 
 const ROWS = 6000;
-let dir: string;
+let ref: ReferenceFile;
 let csv: string;
 let inline: Record<string, number | string | null>;
 
 beforeAll(async () => {
-  dir = mkdtempSync(path.join(tmpdir(), 'guiji-dist-'));
-  csv = path.join(dir, 'penalty-6000.csv');
-  execFileSync('node', [path.join(REPO, 'scripts/gen-penalty-csv.mjs'), String(ROWS), csv, '--seed', '7']);
-  // The inline executor's outcomes on the same file (its own schema, no Redis): the reference.
-  const rig = await makeRig('inline-ref');
-  try {
-    const r = await rig.run(['ingest', '--json', csv], { REDIS_URL: '' });
-    expect(r.code, r.stderr).toBe(0);
-    inline = jsonLines(r.stdout)[0] as Record<string, number>;
-  } finally {
-    await rig.dispose();
-  }
+  ref = await referenceFile(ROWS, 7);
+  ({ csv, inline } = ref);
   expect(sumOutcomes(inline)).toBe(ROWS);
   expect(Number(inline.rejected)).toBeGreaterThan(0);
   expect(Number(inline.duplicate)).toBeGreaterThan(0);
 }, 120_000);
 
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterAll(() => ref?.dispose());
 
 function expectSameOutcomes(s: Record<string, unknown>) {
   expect(s.total).toBe(ROWS);
