@@ -5,11 +5,9 @@
  * Writes go to a temporary name first and are renamed into place, so a reader never sees half a file.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { copyFile, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { internalError } from './errors.js';
 import type { RawRecord } from './source.js';
 
@@ -66,15 +64,12 @@ export function makeSpool(root: string): Spool {
       const ext = path.extname(file).toLowerCase();
       const safeExt = /^\.[a-z0-9]{1,5}$/.test(ext) ? ext : '';
       const tmp = path.join(root, 'in', `.${randomBytes(8).toString('hex')}.tmp`);
+      // The kernel copies (copy_file_range / reflink where the filesystem can); the hash is of the copy, so it
+      // names exactly the bytes the workers will read even if the original changes meanwhile.
       const hash = createHash('sha256');
-      const tee = new Transform({
-        transform(chunk, _enc, done) {
-          hash.update(chunk as Buffer);
-          done(null, chunk);
-        },
-      });
       try {
-        await pipeline(createReadStream(file), tee, createWriteStream(tmp));
+        await copyFile(file, tmp);
+        for await (const chunk of createReadStream(tmp, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
       } catch (e) {
         await rm(tmp, { force: true });
         throw e;

@@ -30,7 +30,7 @@ export async function followRequest(
   requestId: string,
   opts: FollowOptions = {},
 ): Promise<RequestProgress> {
-  const pollMs = opts.pollMs ?? 500;
+  const pollMs = opts.pollMs ?? 1000;
   let outage = 0;
   for (;;) {
     opts.signal?.throwIfAborted();
