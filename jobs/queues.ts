@@ -12,6 +12,8 @@ import { EVENTS_MAX_LEN, JOB_OPTIONS, type JobPayloads, jobIds, QUEUE_NAMES, typ
 export interface Queues {
   queues: { [Q in QueueName]: Queue<JobPayloads[Q]> };
   enqueue: Enqueue;
+  /** Like `enqueue`, but a job of the same id left failed is retried (for the reconciler). */
+  requeue: Enqueue;
   /** Asks for a sync run of a configured source now. */
   sync(source: string): Promise<void>;
   connection: Redis;
@@ -47,21 +49,24 @@ export function makeQueues(config: GuijiConfig, connection: Redis, onError: (err
   // Redis going away is reported here (and retried by ioredis), never an unhandled 'error' event.
   for (const q of Object.values(queues)) (q as Queue).on('error', onError);
   // Queue typings are generic over data; add() is called with the registry's payload types.
-  const add = async <Q extends QueueName>(name: Q, data: JobPayloads[Q]) => {
+  const add = async <Q extends QueueName>(name: Q, data: JobPayloads[Q], retryFailed = false) => {
     const id = (jobIds[name] as (p: JobPayloads[Q]) => string)(data);
     const job = await (queues[name] as unknown as Queue).add(name, data, { jobId: id });
     // The same id already there and failed (its retries spent during a long outage): PostgreSQL says the
-    // work is still to do, so try it again rather than leave the batch waiting.
-    if (job && (await job.isFailed())) await job.retry('failed');
+    // work is still to do, so try it again rather than leave the batch waiting. Only the reconciler asks
+    // (one more round trip per job), not the hot path of collect.
+    if (retryFailed && job && (await job.isFailed())) await job.retry('failed');
   };
+  const enqueueing = (retryFailed: boolean): Enqueue => ({
+    collect: (requestId) => add('collect', { requestId }, retryFailed),
+    chunk: (batchId, chunkNo) => add('chunk', { batchId, chunkNo }, retryFailed),
+    finalize: (batchId) => add('finalize', { batchId }, retryFailed),
+  });
   return {
     queues,
     connection,
-    enqueue: {
-      collect: (requestId) => add('collect', { requestId }),
-      chunk: (batchId, chunkNo) => add('chunk', { batchId, chunkNo }),
-      finalize: (batchId) => add('finalize', { batchId }),
-    },
+    enqueue: enqueueing(false),
+    requeue: enqueueing(true),
     sync: (source) => add('sync', { source }),
     async close() {
       await Promise.all(Object.values(queues).map((q) => q.close()));

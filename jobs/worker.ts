@@ -182,7 +182,7 @@ export function startWorker(
     if (reconciling) return;
     reconciling = true;
     try {
-      const r = await reconcile(deps);
+      const r = await reconcile({ ...deps, enqueue: queues.requeue });
       if (r.collect + r.chunks + r.finalize + r.settled > 0) base.logger.debug({ ...r }, 'reconciled');
     } catch (e) {
       base.logger.warn({ err: (e as Error).message }, 'reconcile failed; will try again');

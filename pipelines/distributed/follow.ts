@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { isTransient } from '../../src/errors.js';
 import type { BatchSummary } from '../../src/types.js';
 import { type BatchRecord, listRequestBatches } from '../../src/warehouse/batches.js';
-import { chunkTotals } from '../../src/warehouse/chunks.js';
+import { requestChunkProgress } from '../../src/warehouse/chunks.js';
 import type { Warehouse } from '../../src/warehouse/open.js';
 import { getRequest, type IngestRequest } from '../../src/warehouse/requests.js';
 
@@ -55,17 +55,14 @@ async function readProgress(wh: Warehouse, requestId: string): Promise<RequestPr
   const request = await getRequest(wh, requestId);
   if (!request) throw new Error(`request ${requestId} does not exist`);
   const batches = await listRequestBatches(wh, requestId);
-  let rowsDone = 0;
-  let rowsSeen = 0;
+  // Finished batches count whole; running ones by their done chunks (one query for all of them).
+  const running = await requestChunkProgress(wh, requestId);
+  let rowsDone = running.rowsDone;
+  let rowsSeen = running.rows;
   for (const b of batches) {
-    if (b.status !== 'running') {
-      rowsDone += b.total;
-      rowsSeen += b.total;
-      continue;
-    }
-    const t = await chunkTotals(wh, b.id);
-    rowsDone += t.rowsDone;
-    rowsSeen += t.rows;
+    if (b.status === 'running') continue;
+    rowsDone += b.total;
+    rowsSeen += b.total;
   }
   return { request, batches, rowsDone, rowsSeen };
 }

@@ -129,3 +129,19 @@ export async function chunkTotals(wh: Warehouse, batchId: string): Promise<Chunk
     stageMs,
   };
 }
+
+/** Rows collected and rows done over the running batches of a request (what a following client shows). */
+export async function requestChunkProgress(
+  wh: Warehouse,
+  requestId: string,
+): Promise<{ rows: number; rowsDone: number }> {
+  const res = await wh.knex.raw(
+    `SELECT coalesce(sum(c.rows), 0)::bigint AS rows,
+            coalesce(sum(c.rows) FILTER (WHERE c.status = 'done'), 0)::bigint AS rows_done
+     FROM batch_chunks c JOIN batches b ON b.id = c.batch_id
+     WHERE b.request_id = ? AND b.status = 'running'`,
+    [requestId],
+  );
+  const r = (res.rows as Array<Record<string, unknown>>)[0] ?? {};
+  return { rows: Number(r.rows ?? 0), rowsDone: Number(r.rows_done ?? 0) };
+}

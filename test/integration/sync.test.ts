@@ -44,6 +44,22 @@ function writeConfig(sources: Record<string, unknown>): string {
 
 const mapping = Object.fromEntries(fields.map((f) => [f, f]));
 
+/** A database source over the test's source table, mapped field for field to the penalty catalog. */
+function dbSource(over: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    type: 'database',
+    client: 'pg',
+    url: sourceUrl,
+    table: 'xzcf',
+    cursor: 'updated_at',
+    key: 'id',
+    catalog: 'admin-penalty',
+    county: '230184',
+    fields: mapping,
+    ...over,
+  };
+}
+
 beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'guiji-sync-'));
   const csv = path.join(dir, 'source.csv');
@@ -103,18 +119,7 @@ async function count(k: Knex, sql: string, binds: unknown[] = []): Promise<numbe
 describe('guiji sync (inline, no Redis)', () => {
   it('PostgreSQL source: loads the rows, a re-run with no changes loads nothing, changed rows come as updates', async () => {
     const cfg = writeConfig({
-      'pg-src': {
-        type: 'database',
-        client: 'pg',
-        url: sourceUrl,
-        table: 'xzcf',
-        cursor: 'updated_at',
-        key: 'id',
-        catalog: 'admin-penalty',
-        county: '230184',
-        fields: mapping,
-        pageSize: 250,
-      },
+      'pg-src': dbSource({ pageSize: 250 }),
     });
     const rig = await makeRig('sync-pg', { GUIJI_CONFIG: cfg, REDIS_URL: '' });
     try {
@@ -158,17 +163,7 @@ describe('guiji sync (inline, no Redis)', () => {
 
   it('a source that cannot be read fails the run with its reason and counts in the sync health', async () => {
     const cfg = writeConfig({
-      'gone-src': {
-        type: 'database',
-        client: 'pg',
-        url: sourceUrl,
-        table: 'no_such_table',
-        cursor: 'updated_at',
-        key: 'id',
-        catalog: 'admin-penalty',
-        county: '230184',
-        fields: mapping,
-      },
+      'gone-src': dbSource({ table: 'no_such_table' }),
     });
     const rig = await makeRig('sync-gone', { GUIJI_CONFIG: cfg, REDIS_URL: '' });
     try {
@@ -187,18 +182,7 @@ describe('guiji sync (inline, no Redis)', () => {
 
   it('MariaDB source: loads the rows once; a re-run with no changes loads nothing', async () => {
     const cfg = writeConfig({
-      'my-src': {
-        type: 'database',
-        client: 'mysql',
-        url: MARIADB_URL,
-        table: mysqlTable,
-        cursor: 'updated_at',
-        key: 'id',
-        catalog: 'admin-penalty',
-        county: '230184',
-        fields: mapping,
-        pageSize: 400,
-      },
+      'my-src': dbSource({ client: 'mysql', url: MARIADB_URL, table: mysqlTable, pageSize: 400 }),
     });
     const rig = await makeRig('sync-my', { GUIJI_CONFIG: cfg, REDIS_URL: '' });
     try {
@@ -220,18 +204,7 @@ describe('guiji sync (inline, no Redis)', () => {
 describe.skipIf(redisProblem !== undefined)('guiji sync through BullMQ workers', () => {
   it('a sync interrupted half-way (worker and client killed) and re-run loads each source row exactly once', async () => {
     const cfg = writeConfig({
-      'pg-src': {
-        type: 'database',
-        client: 'pg',
-        url: sourceUrl,
-        table: 'xzcf',
-        cursor: 'updated_at',
-        key: 'id',
-        catalog: 'admin-penalty',
-        county: '230184',
-        fields: mapping,
-        pageSize: 100,
-      },
+      'pg-src': dbSource({ pageSize: 100 }),
     });
     const rig = await makeRig('sync-kill', { GUIJI_CONFIG: cfg, GUIJI_MAX_CHUNKS_IN_FLIGHT: '2' });
     try {
