@@ -51,10 +51,22 @@ export async function saveRejections(
       cells: JSON.stringify(cellsByHeader(headers, r.cells)),
       values: JSON.stringify(r.values),
       issues: JSON.stringify(r.issues),
+      error_codes: errorArray(r.issues, 'code'),
+      error_fields: errorArray(r.issues, 'field'),
     }));
     await wh.knex('rejections').insert(part).onConflict(['batch_id', 'row_number']).merge();
   }
   return rows.length;
+}
+
+/** The distinct codes (or fields) of a row's errors: what the review page filters and counts by. */
+export function errorArray(issues: readonly Issue[], key: 'code' | 'field'): string[] {
+  const out = new Set<string>();
+  for (const i of issues) {
+    const v = i[key];
+    if (i.severity === 'error' && v !== undefined) out.add(v);
+  }
+  return [...out];
 }
 
 /** Stores the warnings of loaded or duplicate rows (rows without warnings are skipped); replaces a row's. */
