@@ -7,6 +7,7 @@ import type { MatchedSheet, RawRecord, ReadOptions, SheetEvent, SkippedSheet } f
 import type { CellValue } from '../../src/types.js';
 import { candidateCatalogs, describeExpectedHeaders, findHeader, HEADER_SCAN_ROWS } from '../header.js';
 import { RESAVE_AS_XLSX_ZH } from '../sniff.js';
+import { readThroughDirectory } from './zip-directory-parse.js';
 
 type WorkbookReaderClass = typeof ExcelJS.stream.xlsx.WorkbookReader;
 
@@ -128,6 +129,7 @@ export async function* readXlsx(
     hyperlinks: 'ignore',
     entries: 'ignore',
   });
+  readThroughDirectory(reader, path);
   const names: string[] = [];
   const held: SkippedSheet[] = [];
   let matched = 0;
