@@ -5,6 +5,7 @@ import * as m002 from './002_admin_penalty.js';
 import * as m003 from './003_admin_license.js';
 import * as m004 from './004_distributed.js';
 import * as m005 from './005_review.js';
+import * as m006 from './006_rejection_storage.js';
 
 export const migrations: readonly WarehouseMigration[] = [
   { name: '001_ledger', up: m001.up, down: m001.down },
@@ -12,4 +13,5 @@ export const migrations: readonly WarehouseMigration[] = [
   { name: '003_admin_license', up: m003.up, down: m003.down },
   { name: '004_distributed', up: m004.up, down: m004.down },
   { name: '005_review', up: m005.up, down: m005.down },
+  { name: '006_rejection_storage', up: m006.up, down: m006.down },
 ];

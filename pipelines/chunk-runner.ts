@@ -6,6 +6,7 @@ import type { RawRecord } from '../src/source.js';
 import type { Row } from '../src/types.js';
 import { type EncodedStaging, encodeStaging, type StageBatch } from '../src/warehouse/copy-text.js';
 import type { ChunkTask, StageSpec } from './chunk-worker.js';
+import { parseRejectionId, rejectionIdColumn } from './rejection-id.js';
 import { makePipeline } from './stages.js';
 
 /** A chunk after the row stages: rows to stage (with key and hash) and rows to reject. */
@@ -18,6 +19,8 @@ export interface ChunkOutput {
   /** Valid rows that carry warnings (stored with the batch). Their cells are dropped. */
   warned: Row[];
   rejected: Row[];
+  /** Valid rows that carried a rejection id: [row number, rejection id] (their cells may be encoded away). */
+  links: Array<[number, number]>;
   stageMs: Record<string, number>;
 }
 
@@ -52,36 +55,46 @@ export function toRows(records: RawRecord[], prov: ChunkProvenance): Row[] {
 
 export type ChunkRunnerFactory = (ctx: StageContext) => ChunkRunner;
 
-/** Splits a processed chunk by outcome. */
+/**
+ * Splits a processed chunk by outcome. `linkColumn` (the rejection id column, -1 for none): the ids
+ * valid rows carry are kept as links, since encoding for COPY drops their cells.
+ */
 export function splitChunk(
   rows: Row[],
   stageMs: Record<string, number>,
   encode?: StageBatch & { catalog: Catalog },
+  linkColumn = -1,
 ): ChunkOutput {
   const valid: Row[] = [];
   const rejected: Row[] = [];
   const warned: Row[] = [];
+  const links: Array<[number, number]> = [];
   for (const r of rows) {
     if (hasError(r)) rejected.push(r);
     else {
       valid.push(r);
       if (r.issues.length > 0) warned.push({ ...r, cells: [] });
+      if (linkColumn >= 0) {
+        const id = parseRejectionId(r.cells[linkColumn]);
+        if (id !== undefined) links.push([r.prov.rowNumber, id]);
+      }
     }
   }
-  if (!encode) return { valid, staged: null, validCount: valid.length, warned, rejected, stageMs };
+  if (!encode) return { valid, staged: null, validCount: valid.length, warned, rejected, links, stageMs };
   const t0 = performance.now();
   const staged = encodeStaging(encode.catalog, encode, valid);
   stageMs.encode = (stageMs.encode ?? 0) + (performance.now() - t0);
-  return { valid: null, staged, validCount: valid.length, warned, rejected, stageMs };
+  return { valid: null, staged, validCount: valid.length, warned, rejected, links, stageMs };
 }
 
 /** The row stages in this thread: right for county files of a few thousand rows. */
 export const inlineChunkRunner: ChunkRunnerFactory = (ctx) => {
   const pipeline = makePipeline(ctx);
+  const linkColumn = rejectionIdColumn(ctx.headers);
   return {
     run: async (records, prov) => {
       const r = pipeline(toRows(records, prov));
-      return splitChunk(r.rows, r.stageMs);
+      return splitChunk(r.rows, r.stageMs, undefined, linkColumn);
     },
     close: async () => {},
   };

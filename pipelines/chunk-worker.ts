@@ -9,6 +9,7 @@ import type { RawRecord } from '../src/source.js';
 import { makeSpool } from '../src/spool.js';
 import type { ColumnBinding, CountyDefaults, Row } from '../src/types.js';
 import { type ChunkOutput, splitChunk, toRows } from './chunk-runner.js';
+import { rejectionIdColumn } from './rejection-id.js';
 import { makePipeline, type PipelineResult } from './stages.js';
 
 /** The serialisable part of a StageContext: what a thread needs to rebuild it. */
@@ -87,12 +88,13 @@ function stageChunk(task: ChunkTask, input: RawRecord[]): ChunkOutput {
       }
     : undefined;
   const records = input as Array<RawRecord | undefined>;
+  const linkColumn = rejectionIdColumn(spec.headers);
   const parts: ChunkOutput[] = [];
   for (let i = 0; i < records.length; i += SLICE_ROWS) {
     const slice = records.slice(i, i + SLICE_ROWS) as RawRecord[];
     records.fill(undefined, i, i + SLICE_ROWS); // the slice's cells are garbage once it is encoded
     const result = pipeline(toRows(slice, prov));
-    parts.push(splitChunk(result.rows, result.stageMs, encode));
+    parts.push(splitChunk(result.rows, result.stageMs, encode, linkColumn));
   }
   return parts.length === 1 ? (parts[0] as ChunkOutput) : joinParts(parts);
 }
@@ -103,6 +105,7 @@ function joinParts(parts: ChunkOutput[]): ChunkOutput {
   const warned: Row[] = [];
   const rejected: Row[] = [];
   const valid: Row[] = [];
+  const links: Array<[number, number]> = [];
   const texts: string[] = [];
   let count = 0;
   let lo = Number.POSITIVE_INFINITY;
@@ -112,6 +115,7 @@ function joinParts(parts: ChunkOutput[]): ChunkOutput {
     for (const [k, v] of Object.entries(p.stageMs)) stageMs[k] = (stageMs[k] ?? 0) + v;
     for (const r of p.warned) warned.push(r);
     for (const r of p.rejected) rejected.push(r);
+    for (const l of p.links) links.push(l);
     if (p.valid) for (const r of p.valid) valid.push(r);
     validCount += p.validCount;
     if (p.staged && p.staged.count > 0) {
@@ -128,6 +132,7 @@ function joinParts(parts: ChunkOutput[]): ChunkOutput {
     validCount,
     warned,
     rejected,
+    links,
     stageMs,
   };
 }

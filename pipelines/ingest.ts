@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import path from 'node:path';
+import { matchHeader } from '../connectors/header.js';
 import { openSource } from '../connectors/open-source.js';
 import type { CatalogSet } from '../src/catalog/load.js';
 import type { Catalog } from '../src/catalog/types.js';
@@ -16,14 +17,27 @@ import { newBatchId } from '../src/ids.js';
 import type { ReferenceData, StageContext } from '../src/pipeline.js';
 import type { MatchedSheet, RawRecord, ReadOptions, SkippedSheet } from '../src/source.js';
 import { type BatchSummary, emptyCounts, type Logger, type OutcomeCounts, type Row } from '../src/types.js';
-import { createBatch, finishBatch } from '../src/warehouse/batches.js';
-import { lookupExisting, mergeBatch, stageEncoded, stageRows } from '../src/warehouse/load.js';
+import {
+  type BatchFinish,
+  type BatchKind,
+  createBatch,
+  type FrozenContext,
+  finishBatch,
+} from '../src/warehouse/batches.js';
+import { lookupExisting, predictMerge, stageEncoded, stageRows } from '../src/warehouse/load.js';
 import type { Warehouse } from '../src/warehouse/open.js';
-import { appendWarnings, saveRejections, saveWarnings } from '../src/warehouse/rejections.js';
+import { resolveLinks } from '../src/warehouse/rejection-links.js';
+import { saveWarnings } from '../src/warehouse/rejections.js';
 import { resolveCounty, resolveDefaults } from './batch-setup.js';
 import { type ChunkOutput, type ChunkRunner, type ChunkRunnerFactory, inlineChunkRunner } from './chunk-runner.js';
-import { checkLedger, countWarnings, roundMs, warningRow } from './ledger.js';
-import { duplicateDiffers } from './messages.js';
+import { checkLedger, countWarnings, mergeWithDuplicateWarnings, roundMs } from './ledger.js';
+import {
+  linkWriter,
+  prepareLinkedRecords,
+  resolverOf,
+  saveChunkRejections,
+  withoutRejectionIdColumn,
+} from './rejection-links.js';
 
 /** What ingest needs, passed explicitly. */
 export interface IngestDeps {
@@ -51,6 +65,27 @@ export interface IngestProgress {
 export interface IngestOptions extends ReadOptions {
   county?: string;
   dryRun?: boolean;
+  /** Where the batch comes from (default 'file'). */
+  kind?: BatchKind;
+  /** Who started it (a username), for the ledger and for resolving rejections. */
+  createdBy?: string;
+  /**
+   * Check and stage only: rows are cleaned, validated, keyed and staged, rejections saved, outcomes
+   * predicted; the batch waits as 'staged' for commitHeldBatch or cancelHeldBatch (pipelines/held.ts).
+   */
+  hold?: boolean;
+  /** A clerk's county: the file must belong to it (it is used when the file does not say). */
+  ownCounty?: string;
+}
+
+/** Records already in memory (a fix from the review page, an API): header texts in column order. */
+export interface RecordSource {
+  /** Name shown for the batch (no path is opened). */
+  file: string;
+  sheet?: string;
+  catalog: Catalog;
+  headers: string[];
+  records: RawRecord[];
 }
 
 /** The result for one file: a summary per ingested sheet, the sheets skipped, or the error that refused it. */
@@ -90,6 +125,42 @@ export async function ingestFile(deps: IngestDeps, file: string, opts: IngestOpt
   return result;
 }
 
+/**
+ * Runs in-memory records through exactly the path a file's sheet takes (one batch). The headers are
+ * bound to the given catalog by the same matcher the readers use; a header row that binds no field
+ * is an input error.
+ */
+export async function ingestRecords(
+  deps: IngestDeps,
+  src: RecordSource,
+  opts: IngestOptions = {},
+): Promise<BatchSummary> {
+  const match = matchHeader(src.headers, [src.catalog], { minScore: 1 });
+  if (!match) {
+    throw inputError(
+      'NO_HEADER',
+      `${src.file} 的表头与目录“${src.catalog.title}”的任何一列都对不上。`,
+      `the headers of ${src.file} bind no field of catalog ${src.catalog.id}`,
+      { file: src.file },
+    );
+  }
+  const size = Math.max(1, opts.chunkSize ?? 2000);
+  const records = src.records;
+  const sheet: MatchedSheet = {
+    file: src.file,
+    sheet: src.sheet,
+    headerRow: opts.headerRow ?? 1,
+    headers: match.headers,
+    catalog: src.catalog,
+    columns: match.columns,
+    unmatched: match.unmatched,
+    records: (async function* () {
+      for (let i = 0; i < records.length; i += size) yield records.slice(i, i + size);
+    })(),
+  };
+  return ingestSheet(deps, sheet, { displayName: src.file, ...opts }, null);
+}
+
 async function sha256File(file: string): Promise<string> {
   const h = createHash('sha256');
   for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
@@ -99,11 +170,12 @@ async function sha256File(file: string): Promise<string> {
 /** One sheet = one batch. */
 async function ingestSheet(
   deps: IngestDeps,
-  sheet: MatchedSheet,
+  matched: MatchedSheet,
   opts: IngestOptions,
   fileSha256: string | null,
 ): Promise<BatchSummary> {
   const started = performance.now();
+  const sheet = withoutRejectionIdColumn(matched);
   const { catalog } = sheet;
   const iterator = sheet.records[Symbol.asyncIterator]();
   const tFirst = performance.now();
@@ -111,7 +183,10 @@ async function ingestSheet(
   const firstReadMs = performance.now() - tFirst;
   const firstChunk: RawRecord[] = first.done ? [] : first.value;
 
-  const county = resolveCounty(deps, sheet, firstChunk, opts.county);
+  const county =
+    opts.ownCounty !== undefined
+      ? ownCounty(deps, sheet, firstChunk, opts.ownCounty)
+      : resolveCounty(deps, sheet, firstChunk, opts.county);
   const defaults = resolveDefaults(deps, sheet, county);
   const batchId = opts.dryRun ? null : newBatchId(deps.clock.now());
   const log = deps.logger.child({ batchId, file: sheet.file, sheet: sheet.sheet, catalog: catalog.id });
@@ -133,7 +208,28 @@ async function ingestSheet(
     catalog: catalog.id,
     county,
   };
-  if (batchId) await createBatch(deps.warehouse, { ...batchInfo, id: batchId, fileSha256 });
+  const context: FrozenContext = {
+    headers: sheet.headers,
+    columns: sheet.columns,
+    defaults,
+    county,
+    today: stageCtx.today,
+    headerRow: sheet.headerRow,
+    encoding: sheet.encoding,
+  };
+  const hold = opts.hold === true && !opts.dryRun;
+  if (batchId) {
+    await createBatch(deps.warehouse, {
+      ...batchInfo,
+      id: batchId,
+      fileSha256,
+      kind: opts.kind ?? 'file',
+      createdBy: opts.createdBy ?? null,
+      context,
+    });
+  }
+  const resolvedBy = resolverOf({ createdBy: opts.createdBy, file: batchInfo.file });
+  const links = linkWriter(batchInfo, sheet.headers, resolvedBy, hold);
 
   const stageMs: Record<string, number> = { read: firstReadMs };
   const counts = emptyCounts();
@@ -169,7 +265,7 @@ async function ingestSheet(
       else if (out.valid) await stageRows(deps.warehouse, catalog, batchInfo, out.valid);
       stageMs.stage = (stageMs.stage ?? 0) + (performance.now() - t0);
       t0 = performance.now();
-      await saveRejections(deps.warehouse, batchInfo, out.rejected, sheet.headers);
+      await saveChunkRejections(deps.warehouse, links, out);
       await saveWarnings(deps.warehouse, batchInfo.id, out.warned);
       stageMs.reject = (stageMs.reject ?? 0) + (performance.now() - t0);
     };
@@ -180,6 +276,9 @@ async function ingestSheet(
     while (chunk) {
       if (chunk.length > 0) {
         total += chunk.length;
+        if (links.column >= 0) {
+          await prepareLinkedRecords(deps.warehouse, { ...batchInfo, batchId: batchInfo.id }, sheet.headers, chunk);
+        }
         const done = runner.run(chunk, prov).then((out) => {
           writes = writes.then(() => handle(out));
           return writes;
@@ -208,33 +307,31 @@ async function ingestSheet(
       counts.unchanged = r.unchanged;
       counts.duplicate = r.duplicate;
       warnings += r.duplicateWarnings;
+    } else if (batchId && hold) {
+      // Held: the outcomes the merge would have now; nothing reaches the catalog table until commit.
+      const t0 = performance.now();
+      const p = await predictMerge(deps.warehouse, catalog, batchId);
+      stageMs.predict = performance.now() - t0;
+      counts.inserted = p.inserted;
+      counts.updated = p.updated;
+      counts.unchanged = p.unchanged;
+      counts.duplicate = p.duplicate;
+      warnings += p.duplicateWarnings;
     } else if (batchId) {
       progress('merge');
-      const t0 = performance.now();
-      const merged = await mergeBatch(deps.warehouse, catalog, batchId, {
-        onProgress: () => progress('merge'),
-      });
-      stageMs.merge = performance.now() - t0;
+      const merged = await mergeWithDuplicateWarnings(
+        deps.warehouse,
+        catalog,
+        { id: batchId, file: batchInfo.file, sheet: sheet.sheet },
+        { onProgress: () => progress('merge') },
+      );
+      stageMs.merge = merged.ms;
       for (const [k, v] of Object.entries(merged.timings)) stageMs[`merge_${k}`] = v;
       counts.inserted = merged.inserted;
       counts.updated = merged.updated;
       counts.unchanged = merged.unchanged;
       counts.duplicate = merged.duplicate;
-      if (merged.duplicateWarnings.length > 0) {
-        warnings += merged.duplicateWarnings.length;
-        await appendWarnings(
-          deps.warehouse,
-          batchId,
-          merged.duplicateWarnings.map((d) =>
-            warningRow(
-              batchInfo.id,
-              { file: batchInfo.file, sheet: sheet.sheet },
-              d.rowNumber,
-              duplicateDiffers(d.winnerRow),
-            ),
-          ),
-        );
-      }
+      warnings += merged.duplicateWarnings.length;
     }
 
     checkLedger(counts, total, batchId);
@@ -250,9 +347,10 @@ async function ingestSheet(
       durationMs: Math.round(performance.now() - started),
     };
     if (batchId) {
-      await finishBatch(deps.warehouse, batchId, { counts, total, warnings, stageMs: roundMs(stageMs) }, 'done');
+      const finish = { counts, total, warnings, stageMs: roundMs(stageMs) };
+      await closeBatch(deps.warehouse, batchInfo, finish, hold ? 'staged' : 'done', resolvedBy);
     }
-    log.info({ ...summary }, 'batch done');
+    log.info({ ...summary }, hold ? 'batch staged' : 'batch done');
     return summary;
   } catch (e) {
     await runner.close().catch(() => {});
@@ -266,6 +364,48 @@ async function ingestSheet(
     }
     throw e;
   }
+}
+
+/**
+ * Ends a batch in one transaction: its ledger entry, and (done) the rejections its rows resolved.
+ * A staged (held) batch resolves nothing yet.
+ */
+export async function closeBatch(
+  wh: Warehouse,
+  batch: { id: string; file: string },
+  finish: BatchFinish,
+  status: 'done' | 'staged',
+  resolvedBy: string,
+): Promise<void> {
+  await wh.knex.transaction(async (knex) => {
+    const trx: Warehouse = { ...wh, knex };
+    const ok = await finishBatch(trx, batch.id, finish, status);
+    if (ok && status === 'done') await resolveLinks(trx, batch, resolvedBy);
+  });
+}
+
+/**
+ * A clerk's file: the county it says (the data-source unit's USCC) must be the clerk's own; a file
+ * that says none is the clerk's county.
+ */
+function ownCounty(deps: IngestDeps, sheet: MatchedSheet, firstChunk: RawRecord[], own: string): string {
+  let found: string;
+  try {
+    found = resolveCounty(deps, sheet, firstChunk);
+  } catch (e) {
+    if (isGuijiError(e) && e.code === 'COUNTY_UNKNOWN') return resolveCounty(deps, sheet, firstChunk, own);
+    throw e;
+  }
+  if (found !== own) {
+    const name = path.basename(sheet.file);
+    throw inputError(
+      'COUNTY_MISMATCH',
+      `文件 ${name} 的数据来源单位属于区县 ${found}，与您的账号所属区县 ${own} 不一致，不能由您报送。请核对文件，或联系数据管理员。`,
+      `${name} belongs to county ${found}, the user's county is ${own}`,
+      { file: name, county: found, own },
+    );
+  }
+  return found;
 }
 
 /** For --dry-run: the outcomes the load would have had, computed without writing. */

@@ -1,7 +1,12 @@
 /** The ledger's bookkeeping shared by every executor: counting warnings, timings, the invariant of §2. */
 import path from 'node:path';
+import type { Catalog } from '../src/catalog/types.js';
 import { internalError } from '../src/errors.js';
 import type { Issue, OutcomeCounts, Row } from '../src/types.js';
+import { type MergeOptions, type MergeResult, mergeBatch } from '../src/warehouse/load.js';
+import type { Warehouse } from '../src/warehouse/open.js';
+import { appendWarnings } from '../src/warehouse/rejections.js';
+import { duplicateDiffers } from './messages.js';
 
 /** A row that only carries a warning found after staging (e.g. DUPLICATE_DIFFERS), for the warnings table. */
 export function warningRow(
@@ -40,4 +45,28 @@ export function checkLedger(counts: OutcomeCounts, total: number, batchId: strin
       `ledger mismatch for batch ${batchId}: total ${total}, outcomes sum ${sum} (${JSON.stringify(counts)})`,
     );
   }
+}
+
+/**
+ * The batch's set-based merge (every executor, and a held upload's commit) followed by the warnings of
+ * duplicates whose content differed from their winner's (DESIGN.md §2), stored with the batch's rows.
+ */
+export async function mergeWithDuplicateWarnings(
+  wh: Warehouse,
+  catalog: Catalog,
+  batch: { id: string; file: string; sheet?: string | null },
+  opts: MergeOptions = {},
+): Promise<MergeResult & { ms: number }> {
+  const t0 = performance.now();
+  const merged = await mergeBatch(wh, catalog, batch.id, opts);
+  const ms = performance.now() - t0;
+  if (merged.duplicateWarnings.length > 0) {
+    const where = { file: batch.file, sheet: batch.sheet ?? undefined };
+    await appendWarnings(
+      wh,
+      batch.id,
+      merged.duplicateWarnings.map((d) => warningRow(batch.id, where, d.rowNumber, duplicateDiffers(d.winnerRow))),
+    );
+  }
+  return { ...merged, ms };
 }

@@ -37,6 +37,8 @@ export const ISSUE_SEVERITY = {
   SUBJECT_OUTSIDE_COUNTY: 'warning',
   // dedup (settled by the warehouse merge over the whole batch)
   DUPLICATE_DIFFERS: 'warning',
+  // review round trip (a row carrying the hidden rejection id of an annotated workbook)
+  REJECTION_ID_UNKNOWN: 'warning',
 } as const satisfies Record<string, Severity>;
 
 export type IssueCode = keyof typeof ISSUE_SEVERITY;
@@ -291,5 +293,17 @@ export function duplicateDiffers(winnerRow: number): Issue {
     value: winnerRow,
     zh: `本行与第 ${winnerRow} 行是同一条记录（决定文书号、机关和相对人相同）但内容不同，已按最后一行（第 ${winnerRow} 行）入库。如本行才是正确的，请修改第 ${winnerRow} 行后重新报送。`,
     en: `duplicate of row ${winnerRow} with different content; the last row (${winnerRow}) was loaded`,
+  };
+}
+
+/** The hidden rejection id of a row names no open rejection of this catalog and county: a normal row. */
+export function rejectionIdUnknown(id: number, header: string): Issue {
+  return {
+    code: 'REJECTION_ID_UNKNOWN',
+    severity: ISSUE_SEVERITY.REJECTION_ID_UNKNOWN,
+    header,
+    value: id,
+    zh: `本行的退回编号 ${id} 不存在、已处理，或不属于本区县的本类数据，本行已按普通数据导入，未关联任何退回记录。如本行是对退回数据的修改，请重新下载最新的退回数据表，在其中修改后报送。`,
+    en: `rejection id ${id} is unknown, no longer open, or of another catalog or county; ingested as a normal row`,
   };
 }

@@ -20,6 +20,7 @@ import {
 } from '../../src/warehouse/requests.js';
 import { commitSyncCursor, recordSyncFailure } from '../../src/warehouse/sync-state.js';
 import { resolveCounty, resolveDefaults } from '../batch-setup.js';
+import { prepareLinkedRecords, withoutRejectionIdColumn } from '../rejection-links.js';
 import type { FlowDeps, SyncOpening } from './deps.js';
 
 export interface CollectResult {
@@ -137,11 +138,12 @@ async function rememberUpTo(deps: FlowDeps, request: IngestRequest, sync: SyncOp
 async function collectSheet(
   deps: FlowDeps,
   request: IngestRequest,
-  sheet: MatchedSheet,
+  matched: MatchedSheet,
   batchId: string,
   log: FlowDeps['logger'],
   onProgress?: (rows: number) => void,
 ): Promise<void> {
+  const sheet = withoutRejectionIdColumn(matched);
   const iterator = sheet.records[Symbol.asyncIterator]();
   const first = await iterator.next();
   const firstChunk: RawRecord[] = first.done ? [] : first.value;
@@ -166,6 +168,7 @@ async function collectSheet(
     fileSha256: request.fileSha256,
     requestId: request.id,
     context,
+    kind: request.kind === 'sync' ? 'sync' : 'file',
   });
   if (batch.status !== 'running' || batch.chunksTotal !== null) {
     // Collected before (this is a re-run after a crash): nothing to split again.
@@ -184,6 +187,13 @@ async function collectSheet(
       const status = await chunkStatus(deps.warehouse, ref);
       if (status !== 'done') {
         await waitForRoom(deps, batchId, maxChunksInFlight);
+        // Masked cells restored and unusable rejection ids warned here, where the records are.
+        await prepareLinkedRecords(
+          deps.warehouse,
+          { batchId, catalog: sheet.catalog.id, county },
+          sheet.headers,
+          chunk,
+        );
         await deps.spool.writeChunk(batchId, chunkNo, chunk);
         await addChunk(deps.warehouse, {
           ...ref,

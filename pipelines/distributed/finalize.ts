@@ -7,13 +7,12 @@
 import { emptyCounts } from '../../src/types.js';
 import { finishBatch, getBatch, listRequestBatches } from '../../src/warehouse/batches.js';
 import { chunkTotals, pendingChunkCount } from '../../src/warehouse/chunks.js';
-import { mergeBatch } from '../../src/warehouse/load.js';
 import type { Warehouse } from '../../src/warehouse/open.js';
-import { appendWarnings } from '../../src/warehouse/rejections.js';
+import { resolveLinks } from '../../src/warehouse/rejection-links.js';
 import { advanceRequest, getRequest, type RequestError } from '../../src/warehouse/requests.js';
 import { commitSyncCursor, recordSyncFailure } from '../../src/warehouse/sync-state.js';
-import { checkLedger, roundMs, warningRow } from '../ledger.js';
-import { duplicateDiffers } from '../messages.js';
+import { checkLedger, mergeWithDuplicateWarnings, roundMs } from '../ledger.js';
+import { resolverOf } from '../rejection-links.js';
 import type { FlowDeps } from './deps.js';
 
 export type FinalizeResult = 'done' | 'not-ready' | 'already';
@@ -25,25 +24,10 @@ export async function finalizeBatch(deps: FlowDeps, batchId: string): Promise<Fi
   const log = deps.logger.child({ batchId, file: batch.file, sheet: batch.sheet, catalog: batch.catalog });
   const catalog = deps.catalogs.get(batch.catalog);
 
-  const t0 = performance.now();
-  const merged = await mergeBatch(deps.warehouse, catalog, batchId, {
+  const merged = await mergeWithDuplicateWarnings(deps.warehouse, catalog, batch, {
     onProgress: (p) => log.debug({ ...p }, 'merging'),
   });
-  const mergeMs = performance.now() - t0;
-  if (merged.duplicateWarnings.length > 0) {
-    await appendWarnings(
-      deps.warehouse,
-      batchId,
-      merged.duplicateWarnings.map((d) =>
-        warningRow(
-          batchId,
-          { file: batch.file, sheet: batch.sheet ?? undefined },
-          d.rowNumber,
-          duplicateDiffers(d.winnerRow),
-        ),
-      ),
-    );
-  }
+  const mergeMs = merged.ms;
   const totals = await chunkTotals(deps.warehouse, batchId);
   const counts = emptyCounts();
   counts.inserted = merged.inserted;
@@ -63,6 +47,8 @@ export async function finalizeBatch(deps: FlowDeps, batchId: string): Promise<Fi
       { counts, total: batch.total, warnings, stageMs: roundMs({ ...totals.stageMs, merge: mergeMs }) },
       'done',
     );
+    // The rejections its rows carried ids of are fixed by this batch, with the batch.
+    if (ok) await resolveLinks(trx, batch, resolverOf(batch));
     if (ok && request?.kind === 'sync' && request.options.source) {
       await commitSyncCursor(trx, request.options.source, {
         cursor: request.options.upTo ?? null,

@@ -12,10 +12,12 @@ import { type BatchRecord, type FrozenContext, getBatch } from '../../src/wareho
 import { chunkStatus, lockChunk, markChunkDone, pendingChunkCount } from '../../src/warehouse/chunks.js';
 import { stageEncoded, stageRows } from '../../src/warehouse/load.js';
 import type { Warehouse } from '../../src/warehouse/open.js';
-import { saveRejections, saveWarnings } from '../../src/warehouse/rejections.js';
+import { saveWarnings } from '../../src/warehouse/rejections.js';
 import { type ChunkOutput, splitChunk, toRows } from '../chunk-runner.js';
 import type { ChunkTask } from '../chunk-worker.js';
 import { countWarnings, roundMs } from '../ledger.js';
+import { rejectionIdColumn } from '../rejection-id.js';
+import { linkWriter, resolverOf, saveChunkRejections } from '../rejection-links.js';
 import { makePipeline } from '../stages.js';
 import type { FlowDeps } from './deps.js';
 
@@ -106,7 +108,7 @@ export function makeChunkProcessor(deps: FlowDeps, threads?: ThreadPool<ChunkTas
     } else {
       const records = await deps.spool.readChunk(batchId, chunkNo).catch(missing);
       const result = p.run(toRows(records, prov));
-      out = splitChunk(result.rows, result.stageMs);
+      out = splitChunk(result.rows, result.stageMs, undefined, rejectionIdColumn(p.batch.context?.headers ?? []));
     }
     const batchInfo = {
       id: batchId,
@@ -122,7 +124,8 @@ export function makeChunkProcessor(deps: FlowDeps, threads?: ThreadPool<ChunkTas
       if ((await lockChunk(trx, ref)) !== 'pending') return false; // another worker did it meanwhile
       if (out.staged) await stageEncoded(trx, p.catalog, batchId, out.staged);
       else await stageRows(trx, p.catalog, batchInfo, out.valid ?? []);
-      await saveRejections(trx, batchInfo, out.rejected, headers);
+      // Rows rejected again go into their original rejections; loaded rows' links commit with the chunk.
+      await saveChunkRejections(trx, linkWriter(batchInfo, headers, resolverOf(p.batch)), out);
       await saveWarnings(trx, batchId, out.warned);
       await markChunkDone(trx, {
         ...ref,

@@ -1,7 +1,10 @@
 import type { ColumnBinding, OutcomeCounts } from '../types.js';
 import type { Warehouse } from './open.js';
 
-export type BatchStatus = 'running' | 'done' | 'failed';
+export type BatchStatus = 'running' | 'staged' | 'done' | 'failed' | 'cancelled';
+
+/** Where a batch came from: a file (CLI, inbox), a sync source, a fix from the review page, an upload. */
+export type BatchKind = 'file' | 'sync' | 'fix' | 'upload';
 
 export interface NewBatch {
   id: string;
@@ -10,6 +13,11 @@ export interface NewBatch {
   catalog: string;
   county: string;
   fileSha256?: string | null;
+  kind?: BatchKind;
+  /** Who started it (a username; null for files dropped in the inbox or given to the CLI). */
+  createdBy?: string | null;
+  /** The stage context, kept so a rejection can be shown (and written back) in the file's column order. */
+  context?: FrozenContext | null;
 }
 
 export interface BatchFinish {
@@ -41,19 +49,34 @@ export interface BatchRecord extends OutcomeCounts {
   requestId: string | null;
   context: FrozenContext | null;
   chunksTotal: number | null;
+  kind: BatchKind;
+  createdBy: string | null;
 }
 
 /** Opens a ledger entry (status running). Idempotent for the same id (a retried job re-opens it). */
 export async function createBatch(wh: Warehouse, info: NewBatch): Promise<void> {
   await wh.knex.raw(
-    `INSERT INTO batches (id, file, sheet, catalog, county, file_sha256, status)
-     VALUES (?, ?, ?, ?, ?, ?, 'running')
+    `INSERT INTO batches (id, file, sheet, catalog, county, file_sha256, status, kind, created_by, context)
+     VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?, ?::jsonb)
      ON CONFLICT (id) DO UPDATE SET status = 'running', error = NULL, finished_at = NULL`,
-    [info.id, info.file, info.sheet ?? null, info.catalog, info.county, info.fileSha256 ?? null],
+    [
+      info.id,
+      info.file,
+      info.sheet ?? null,
+      info.catalog,
+      info.county,
+      info.fileSha256 ?? null,
+      info.kind ?? 'file',
+      info.createdBy ?? null,
+      info.context ? JSON.stringify(info.context) : null,
+    ],
   );
 }
 
-/** Closes a running ledger entry with its counts and timings; false when it was no longer running. */
+/**
+ * Closes a running ledger entry with its counts and timings; false when it was no longer running.
+ * 'staged' parks a held upload (counts = the predicted outcomes) until it is committed or cancelled.
+ */
 export async function finishBatch(
   wh: Warehouse,
   id: string,
@@ -82,6 +105,24 @@ export async function finishBatch(
   return (res.rowCount ?? 0) > 0;
 }
 
+/** A held upload is being committed: staged → running (false when it is not staged, e.g. committed already). */
+export async function claimHeldBatch(wh: Warehouse, id: string): Promise<boolean> {
+  const res = await wh.knex.raw(
+    `UPDATE batches SET status = 'running', finished_at = NULL WHERE id = ? AND status = 'staged'`,
+    [id],
+  );
+  return (res.rowCount ?? 0) > 0;
+}
+
+/** A held upload is dropped: staged → cancelled (false when it is not staged). Its counts stay as checked. */
+export async function cancelStagedBatch(wh: Warehouse, id: string): Promise<boolean> {
+  const res = await wh.knex.raw(
+    `UPDATE batches SET status = 'cancelled', finished_at = now() WHERE id = ? AND status = 'staged'`,
+    [id],
+  );
+  return (res.rowCount ?? 0) > 0;
+}
+
 /** The stage context a distributed batch's chunks all run with, frozen when the batch is opened. */
 export interface FrozenContext {
   headers: string[];
@@ -103,8 +144,8 @@ export async function openChunkedBatch(
   info: NewBatch & { requestId: string; context: FrozenContext },
 ): Promise<BatchRecord> {
   await wh.knex.raw(
-    `INSERT INTO batches (id, file, sheet, catalog, county, file_sha256, status, request_id, context)
-     VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?::jsonb) ON CONFLICT (id) DO NOTHING`,
+    `INSERT INTO batches (id, file, sheet, catalog, county, file_sha256, status, request_id, context, kind, created_by)
+     VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?::jsonb, ?, ?) ON CONFLICT (id) DO NOTHING`,
     [
       info.id,
       info.file,
@@ -114,6 +155,8 @@ export async function openChunkedBatch(
       info.fileSha256 ?? null,
       info.requestId,
       JSON.stringify(info.context),
+      info.kind ?? 'file',
+      info.createdBy ?? null,
     ],
   );
   const b = await getBatch(wh, info.id);
@@ -137,7 +180,8 @@ export async function listRequestBatches(wh: Warehouse, requestId: string): Prom
 }
 
 const SELECT = `SELECT id, file, sheet, catalog, county, status, total, inserted, updated, unchanged, duplicate,
-  rejected, warnings, stage_ms, file_sha256, error, started_at, finished_at, request_id, context, chunks_total
+  rejected, warnings, stage_ms, file_sha256, error, started_at, finished_at, request_id, context, chunks_total,
+  kind, created_by
   FROM batches`;
 
 function toRecord(r: Record<string, unknown>): BatchRecord {
@@ -165,12 +209,23 @@ function toRecord(r: Record<string, unknown>): BatchRecord {
     requestId: (r.request_id as string | null) ?? null,
     context: (typeof r.context === 'string' ? JSON.parse(r.context) : r.context) ?? null,
     chunksTotal: r.chunks_total == null ? null : Number(r.chunks_total),
+    kind: ((r.kind as string | null) ?? 'file') as BatchKind,
+    createdBy: (r.created_by as string | null) ?? null,
   };
 }
 
-/** Most recent batches first. */
-export async function listBatches(wh: Warehouse, opts: { limit?: number } = {}): Promise<BatchRecord[]> {
-  const res = await wh.knex.raw(`${SELECT} ORDER BY started_at DESC, id DESC LIMIT ?`, [opts.limit ?? 50]);
+/** Most recent batches first; `county` keeps only that county's (the review page's clerk scope). */
+export async function listBatches(
+  wh: Warehouse,
+  opts: { limit?: number; offset?: number; county?: string } = {},
+): Promise<BatchRecord[]> {
+  const where = opts.county !== undefined ? 'WHERE county = ?' : '';
+  const params: string[] = opts.county !== undefined ? [opts.county] : [];
+  const res = await wh.knex.raw(`${SELECT} ${where} ORDER BY started_at DESC, id DESC LIMIT ? OFFSET ?`, [
+    ...params,
+    opts.limit ?? 50,
+    opts.offset ?? 0,
+  ]);
   return (res.rows as Record<string, unknown>[]).map(toRecord);
 }
 

@@ -336,3 +336,56 @@ export async function lookupExisting(wh: Warehouse, catalog: Catalog, keys: stri
   }
   return out;
 }
+
+export interface MergePrediction {
+  inserted: number;
+  updated: number;
+  unchanged: number;
+  duplicate: number;
+  /** Losers whose content differs from their winner's (DUPLICATE_DIFFERS at merge time). */
+  duplicateWarnings: number;
+  /** Rows staged for the batch. */
+  staged: number;
+}
+
+/**
+ * What `mergeBatch` would do with the batch's staged rows now, without writing: the same rule (among
+ * rows with one key the highest row number wins), compared with the catalog table's current hashes.
+ */
+export async function predictMerge(wh: Warehouse, catalog: Catalog, batchId: string): Promise<MergePrediction> {
+  const t = catalogTables(catalog);
+  const S = ident(t.staging);
+  const M = ident(t.main);
+  const r = (
+    await wh.knex.raw(
+      `WITH w AS (
+         SELECT DISTINCT ON (record_key) record_key, content_hash FROM ${S}
+         WHERE batch_id = ? ORDER BY record_key, row_number DESC
+       )
+       SELECT (SELECT count(*) FROM ${S} WHERE batch_id = ?) AS staged,
+              count(*) AS winners,
+              count(*) FILTER (WHERE t.record_key IS NULL) AS inserted,
+              count(*) FILTER (WHERE t.content_hash = w.content_hash) AS unchanged,
+              count(*) FILTER (WHERE t.content_hash <> w.content_hash) AS updated,
+              (SELECT count(*) FROM ${S} s JOIN w w2 ON w2.record_key = s.record_key
+               WHERE s.batch_id = ? AND s.content_hash <> w2.content_hash) AS differs
+       FROM w LEFT JOIN ${M} t ON t.record_key = w.record_key`,
+      [batchId, batchId, batchId],
+    )
+  ).rows[0] as Record<string, unknown>;
+  const staged = num(r.staged);
+  return {
+    inserted: num(r.inserted),
+    updated: num(r.updated),
+    unchanged: num(r.unchanged),
+    duplicate: staged - num(r.winners),
+    duplicateWarnings: num(r.differs),
+    staged,
+  };
+}
+
+/** Removes a batch's staged rows (a held upload cancelled). */
+export async function dropStaged(wh: Warehouse, catalog: Catalog, batchId: string): Promise<number> {
+  const res = await wh.knex.raw(`DELETE FROM ${ident(catalogTables(catalog).staging)} WHERE batch_id = ?`, [batchId]);
+  return res.rowCount ?? 0;
+}

@@ -13,19 +13,30 @@ export interface RejectionBatch {
 const CHUNK = 500;
 
 /**
- * Header text → cell as the file had it. A header that appears twice keeps both cells: the second is
- * stored under `header#<column number>`.
+ * The key each column's cell is stored under in `rejections.cells`, by column index: the header text; a
+ * header that appears twice keeps both cells, the second under `header#<column number>`; an empty header
+ * is `#<column number>`. (JSON objects do not keep key order, so callers that need the file's column
+ * order keep this array, not the object's keys.)
  */
-export function cellsByHeader(headers: readonly string[], cells: readonly CellValue[]): Record<string, CellValue> {
-  const out: Record<string, CellValue> = {};
-  const n = Math.max(headers.length, cells.length);
-  for (let i = 0; i < n; i++) {
-    const cell = cells[i] ?? null;
+export function cellKeys(headers: readonly string[], columns = headers.length): string[] {
+  const seen = new Set<string>();
+  const out: string[] = [];
+  for (let i = 0; i < Math.max(headers.length, columns); i++) {
     let h = headers[i] ?? '';
     if (h === '') h = `#${i + 1}`;
-    if (Object.hasOwn(out, h)) h = `${h}#${i + 1}`;
-    out[h] = cell;
+    if (seen.has(h)) h = `${h}#${i + 1}`;
+    seen.add(h);
+    out.push(h);
   }
+  return out;
+}
+
+/** Header text → cell as the file had it (keys as {@link cellKeys} names them). */
+export function cellsByHeader(headers: readonly string[], cells: readonly CellValue[]): Record<string, CellValue> {
+  const out: Record<string, CellValue> = {};
+  cellKeys(headers, cells.length).forEach((k, i) => {
+    out[k] = cells[i] ?? null;
+  });
   return out;
 }
 
@@ -57,6 +68,13 @@ export async function saveRejections(
     await wh.knex('rejections').insert(part).onConflict(['batch_id', 'row_number']).merge();
   }
   return rows.length;
+}
+
+/** Removes what a batch left for review: its rejections, warnings and rejection links (a cancelled upload). */
+export async function deleteBatchRows(wh: Warehouse, batchId: string): Promise<number> {
+  await wh.knex('rejection_links').where('batch_id', batchId).delete();
+  await wh.knex('row_warnings').where('batch_id', batchId).delete();
+  return wh.knex('rejections').where('batch_id', batchId).delete();
 }
 
 /** The distinct codes (or fields) of a row's errors: what the review page filters and counts by. */
@@ -141,7 +159,54 @@ const ID_LIKE = /^\s*(?:\d{17}[\dXx]|\d{15})\s*$/;
 const ID_IN_TEXT = /(?<![0-9A-Za-z])(?:\d{17}[\dXx]|\d{15})(?![0-9A-Za-z])/g;
 
 function maskIfId(v: unknown): unknown {
-  return typeof v === 'string' && ID_LIKE.test(v) ? maskIdNumber(v.trim()) : v;
+  if (typeof v === 'string') return ID_LIKE.test(v) ? maskIdNumber(v.trim()) : v;
+  // An ID number Excel stored as a number (`230184199205168000`, digits lost or not) still shows them.
+  if (typeof v === 'number' && Number.isInteger(v) && ID_LIKE.test(String(v))) return maskIdNumber(String(v));
+  return v;
+}
+
+/** What a rejection shows of a row: its cells, the values cleaned so far and its issues. */
+export interface RejectionContent {
+  cells: Record<string, CellValue>;
+  values: Record<string, unknown>;
+  issues: Issue[];
+}
+
+/**
+ * Masks personal ID numbers in a rejection's content, in place (and returns it): values of the given
+ * personal fields, and any cell, value or issue value/message that looks like a resident ID number.
+ * Everything that shows a rejection (CLI, review page, annotated workbook) goes through this.
+ */
+export function maskRejectionContent(content: RejectionContent, personal: ReadonlySet<string>): RejectionContent {
+  const { cells, values, issues } = content;
+  for (const k of Object.keys(cells)) cells[k] = maskIfId(cells[k]) as CellValue;
+  for (const k of Object.keys(values)) {
+    const v = values[k];
+    values[k] = personal.has(k) && typeof v === 'string' ? maskIdNumber(v) : maskIfId(v);
+  }
+  for (const i of issues) {
+    // A personal field's value is masked wherever it shows, even when it is not a well-formed ID
+    // (a 17-digit typo is still somebody's ID number).
+    if (i.field !== undefined && personal.has(i.field) && i.value !== undefined && i.value !== null) {
+      const raw = String(i.value);
+      if (raw.length >= 6) {
+        const masked = maskIdNumber(raw);
+        i.zh = i.zh.split(raw).join(masked);
+        i.en = i.en.split(raw).join(masked);
+        if (i.header !== undefined && cells[i.header] !== undefined && String(cells[i.header]) === raw) {
+          cells[i.header] = masked;
+        }
+      }
+    }
+    i.zh = i.zh.replace(ID_IN_TEXT, maskIdNumber);
+    i.en = i.en.replace(ID_IN_TEXT, maskIdNumber);
+    if (i.value === undefined) continue;
+    i.value =
+      i.field !== undefined && personal.has(i.field) && typeof i.value === 'string'
+        ? maskIdNumber(i.value)
+        : maskIfId(i.value);
+  }
+  return content;
 }
 
 /**
@@ -161,36 +226,14 @@ export async function listRejections(wh: Warehouse, opts: ListRejectionsOptions 
   const rows = (await q) as Record<string, unknown>[];
   const personal = opts.personalFields ?? new Set<string>();
   return rows.map((r) => {
-    const cells = parseJson(r.cells) as Record<string, CellValue>;
-    const values = parseJson(r.values) as Record<string, unknown>;
-    const issues = parseJson(r.issues) as Issue[];
-    for (const k of Object.keys(cells)) cells[k] = maskIfId(cells[k]) as CellValue;
-    for (const k of Object.keys(values)) {
-      const v = values[k];
-      values[k] = personal.has(k) && typeof v === 'string' ? maskIdNumber(v) : maskIfId(v);
-    }
-    for (const i of issues) {
-      // A personal field's value is masked wherever it shows, even when it is not a well-formed ID
-      // (a 17-digit typo is still somebody's ID number).
-      if (i.field !== undefined && personal.has(i.field) && i.value !== undefined && i.value !== null) {
-        const raw = String(i.value);
-        if (raw.length >= 6) {
-          const masked = maskIdNumber(raw);
-          i.zh = i.zh.split(raw).join(masked);
-          i.en = i.en.split(raw).join(masked);
-          if (i.header !== undefined && cells[i.header] !== undefined && String(cells[i.header]) === raw) {
-            cells[i.header] = masked;
-          }
-        }
-      }
-      i.zh = i.zh.replace(ID_IN_TEXT, maskIdNumber);
-      i.en = i.en.replace(ID_IN_TEXT, maskIdNumber);
-      if (i.value === undefined) continue;
-      i.value =
-        i.field !== undefined && personal.has(i.field) && typeof i.value === 'string'
-          ? maskIdNumber(i.value)
-          : maskIfId(i.value);
-    }
+    const { cells, values, issues } = maskRejectionContent(
+      {
+        cells: parseJson(r.cells) as Record<string, CellValue>,
+        values: parseJson(r.values) as Record<string, unknown>,
+        issues: parseJson(r.issues) as Issue[],
+      },
+      personal,
+    );
     return {
       id: Number(r.id),
       batchId: r.batch_id as string,

@@ -1,0 +1,153 @@
+/**
+ * Held uploads (issue 4): a batch ingested with `hold` waits as 'staged' — rows checked, keyed and in
+ * staging, rejections saved, outcomes predicted. Commit merges what was staged (the file is not read
+ * again); cancel drops it. Either happens once: the batch is claimed by a status change first.
+ */
+import { inputError, internalError } from '../src/errors.js';
+import { type BatchSummary, emptyCounts } from '../src/types.js';
+import { writeAudit } from '../src/warehouse/audit.js';
+import {
+  type BatchRecord,
+  cancelStagedBatch,
+  claimHeldBatch,
+  finishBatch,
+  getBatch,
+} from '../src/warehouse/batches.js';
+import { dropStaged, predictMerge } from '../src/warehouse/load.js';
+import type { Warehouse } from '../src/warehouse/open.js';
+import { resolveLinks } from '../src/warehouse/rejection-links.js';
+import { deleteBatchRows } from '../src/warehouse/rejections.js';
+import type { IngestDeps } from './ingest.js';
+import { checkLedger, mergeWithDuplicateWarnings, roundMs } from './ledger.js';
+import { linkWriter, moveHeldRejections } from './rejection-links.js';
+
+function notStaged(batchId: string, b: BatchRecord | undefined) {
+  const state: Record<string, string> = {
+    done: '已提交',
+    cancelled: '已取消',
+    running: '正在处理',
+    failed: '处理失败',
+  };
+  return inputError(
+    'BATCH_NOT_STAGED',
+    b
+      ? `批次 ${batchId} ${state[b.status] ?? b.status}，不是等待提交的上传，不能再提交或取消。`
+      : `找不到批次 ${batchId}。`,
+    b ? `batch ${batchId} is ${b.status}, not staged` : `no batch ${batchId}`,
+    { batchId, status: b?.status ?? null },
+  );
+}
+
+/**
+ * Commits a held upload: the staged rows are merged, rejected rows that carried a rejection id go
+ * into their original rejections, the batch is done and the rejections its loaded rows carried are
+ * fixed (resolved by `actor`). Throws BATCH_NOT_STAGED (input) when it is not waiting for commit.
+ */
+export async function commitHeldBatch(deps: IngestDeps, batchId: string, actor: string): Promise<BatchSummary> {
+  const started = performance.now();
+  const wh = deps.warehouse;
+  const before = await getBatch(wh, batchId);
+  if (before?.status !== 'staged' || !(await claimHeldBatch(wh, batchId))) throw notStaged(batchId, before);
+  const batch = before;
+  const catalog = deps.catalogs.get(batch.catalog);
+  const log = deps.logger.child({ batchId, file: batch.file, sheet: batch.sheet, catalog: batch.catalog });
+  const counts = emptyCounts();
+  counts.rejected = batch.rejected;
+  const stageMs: Record<string, number> = { ...batch.stageMs };
+  try {
+    // Staging is UNLOGGED: a database crash since the check empties it. Never merge half an upload.
+    const held = await predictMerge(wh, catalog, batchId);
+    if (held.staged !== batch.total - batch.rejected) {
+      throw internalError(
+        'STAGING_LOST',
+        `上传批次 ${batchId} 暂存的数据已丢失（数据库曾重启），请重新上传文件。`,
+        `batch ${batchId}: ${held.staged} rows staged, ${batch.total - batch.rejected} expected`,
+      );
+    }
+    const merged = await mergeWithDuplicateWarnings(wh, catalog, batch);
+    stageMs.merge = merged.ms;
+    for (const [k, v] of Object.entries(merged.timings)) stageMs[`merge_${k}`] = v;
+    counts.inserted = merged.inserted;
+    counts.updated = merged.updated;
+    counts.unchanged = merged.unchanged;
+    counts.duplicate = merged.duplicate;
+    checkLedger(counts, batch.total, batchId);
+    // The predicted duplicate warnings are replaced by the merge's own.
+    const warnings = batch.warnings - held.duplicateWarnings + merged.duplicateWarnings.length;
+    const info = {
+      id: batchId,
+      file: batch.file,
+      sheet: batch.sheet,
+      catalog: batch.catalog,
+      county: batch.county ?? '',
+    };
+    await wh.knex.transaction(async (knex) => {
+      const trx: Warehouse = { ...wh, knex };
+      await finishBatch(trx, batchId, { counts, total: batch.total, warnings, stageMs: roundMs(stageMs) }, 'done');
+      const moved = await moveHeldRejections(trx, linkWriter(info, batch.context?.headers ?? [], actor));
+      const fixed = await resolveLinks(trx, batch, actor);
+      await writeAudit(knex, {
+        actor,
+        action: 'commit',
+        entity: 'upload',
+        entityId: batchId,
+        county: batch.county,
+        oldValue: { status: 'staged' },
+        newValue: { status: 'done', ...counts },
+        detail: { file: batch.file, sheet: batch.sheet, fixed: fixed.length, resubmitted: moved },
+      });
+    });
+    const summary: BatchSummary = {
+      batchId,
+      file: batch.file,
+      sheet: batch.sheet,
+      catalog: batch.catalog,
+      county: batch.county ?? '',
+      total: batch.total,
+      ...counts,
+      warnings,
+      durationMs: Math.round(performance.now() - started),
+    };
+    log.info({ ...summary }, 'held batch committed');
+    return summary;
+  } catch (e) {
+    await finishBatch(
+      wh,
+      batchId,
+      { counts, total: batch.total, warnings: batch.warnings, stageMs: roundMs(stageMs), error: (e as Error).message },
+      'failed',
+    ).catch((err) => log.error({ err }, 'could not mark the batch failed'));
+    throw e;
+  }
+}
+
+/**
+ * Cancels a held upload: status 'cancelled', its staged rows, rejections, warnings and links removed
+ * (the original rejections its rows named were never touched). Throws BATCH_NOT_STAGED otherwise.
+ */
+export async function cancelHeldBatch(deps: IngestDeps, batchId: string, actor: string): Promise<BatchRecord> {
+  const wh = deps.warehouse;
+  const before = await getBatch(wh, batchId);
+  if (before?.status !== 'staged') throw notStaged(batchId, before);
+  const catalog = deps.catalogs.get(before.catalog);
+  const ok = await wh.knex.transaction(async (knex) => {
+    const trx: Warehouse = { ...wh, knex };
+    if (!(await cancelStagedBatch(trx, batchId))) return false;
+    const staged = await dropStaged(trx, catalog, batchId);
+    const rejections = await deleteBatchRows(trx, batchId);
+    await writeAudit(knex, {
+      actor,
+      action: 'cancel',
+      entity: 'upload',
+      entityId: batchId,
+      county: before.county,
+      oldValue: { status: 'staged' },
+      newValue: { status: 'cancelled' },
+      detail: { file: before.file, sheet: before.sheet, staged, rejections },
+    });
+    return true;
+  });
+  const after = await getBatch(wh, batchId);
+  if (!ok || !after) throw notStaged(batchId, after);
+  return after;
+}
