@@ -7,9 +7,11 @@ import { registerIngest } from './commands/ingest.js';
 import { registerMigrate } from './commands/migrate.js';
 import { registerRejections } from './commands/rejections.js';
 import { registerSchedule } from './commands/schedule.js';
+import { registerServe } from './commands/serve.js';
 import { registerStatus } from './commands/status.js';
 import { registerSync } from './commands/sync.js';
 import { registerTemplate } from './commands/template.js';
+import { registerUser } from './commands/user.js';
 import { registerWatch } from './commands/watch.js';
 import { registerWorker } from './commands/worker.js';
 import { reportError } from './output.js';
@@ -33,6 +35,8 @@ registerSync(program);
 registerSchedule(program);
 registerStatus(program);
 registerWatch(program);
+registerServe(program);
+registerUser(program);
 
 program.exitOverride((err) => {
   // Usage errors (unknown option, missing argument) are unusable arguments: exit code 2.

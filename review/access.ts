@@ -1,5 +1,5 @@
-import type { User } from './types.js';
 import { forbidden, notFound } from './errors.js';
+import type { User } from './types.js';
 
 /** The counties a user may see: null = all (admin, steward); a clerk sees only its own. */
 export function countyScope(user: User): string | null {

@@ -1,17 +1,7 @@
 import type { Knex } from 'knex';
-import type { Actor } from './types.js';
 
-/** One change, as the audit log keeps it: who, when (set by the database), what, old and new value. */
-export interface AuditEntry {
-  actor: Actor | string;
-  action: string;
-  entity: 'rejection' | 'batch' | 'user' | 'token' | 'session' | 'upload';
-  entityId?: string | number | null;
-  county?: string | null;
-  oldValue?: unknown;
-  newValue?: unknown;
-  detail?: unknown;
-}
+// The insert lives in src/warehouse/audit.ts: pipelines/ write audit rows too and may not import review/.
+export { type AuditEntry, writeAudit } from '../src/warehouse/audit.js';
 
 export interface AuditRecord {
   id: number;
@@ -24,28 +14,6 @@ export interface AuditRecord {
   oldValue: unknown;
   newValue: unknown;
   detail: unknown;
-}
-
-const json = (v: unknown) => (v === undefined ? null : JSON.stringify(v));
-
-/**
- * Writes audit entries. Pass the transaction that makes the change, so the change and its record
- * commit (or roll back) together.
- */
-export async function writeAudit(db: Knex | Knex.Transaction, entries: AuditEntry | readonly AuditEntry[]): Promise<void> {
-  const list = Array.isArray(entries) ? entries : [entries as AuditEntry];
-  if (list.length === 0) return;
-  const rows = list.map((e) => ({
-    actor: typeof e.actor === 'string' ? e.actor : e.actor.name,
-    action: e.action,
-    entity: e.entity,
-    entity_id: e.entityId == null ? null : String(e.entityId),
-    county: e.county ?? null,
-    old_value: json(e.oldValue),
-    new_value: json(e.newValue),
-    detail: json(e.detail),
-  }));
-  for (let i = 0; i < rows.length; i += 500) await db('audit_log').insert(rows.slice(i, i + 500));
 }
 
 /** The history of one entity, oldest first. */

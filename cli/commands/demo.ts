@@ -35,6 +35,8 @@ export function registerDemo(program: Command): void {
 接下来可以：
   guiji batches                     查看导入批次和各类结果计数
   guiji rejections --batch <批次号>  查看被退回的行和原因（身份证号已脱敏）
+  guiji rejections --batch <批次号> --xlsx 退回数据.xlsx   导出标注工作簿（错误单元格标红并附说明）
+  guiji user add admin --role admin && guiji serve   打开复核网页，在页面上修正、重新提交或作废退回行
   guiji template admin-penalty -o 行政处罚模板.xlsx   生成给县区填写的模板
   guiji ingest <你的文件.xlsx>        导入你自己的文件（再运行一次 demo，结果会是“未变”）`);
       }
