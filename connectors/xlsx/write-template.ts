@@ -16,9 +16,9 @@ export const INSTRUCTIONS_SHEET = '填写说明';
 /** Name of the hidden sheet holding the drop-down lists. */
 export const LISTS_SHEET = '代码表';
 
-const HEADER_FILL: ExcelJS.Fill = { type: 'pattern', pattern: 'solid', fgColor: { argb: 'FFDDEBF7' } };
+export const HEADER_FILL: ExcelJS.Fill = { type: 'pattern', pattern: 'solid', fgColor: { argb: 'FFDDEBF7' } };
 const REQUIRED_FILL: ExcelJS.Fill = { type: 'pattern', pattern: 'solid', fgColor: { argb: 'FFFCE4D6' } };
-const DATE_FORMAT = 'yyyy/mm/dd';
+export const DATE_FORMAT = 'yyyy/mm/dd';
 const MONEY_FORMAT = '0.000000';
 // Excel shows "####" for a text-formatted cell over 255 characters, so long free text stays General.
 const TEXT_FORMAT_MAX_LENGTH = 255;
@@ -82,7 +82,7 @@ function columnWidth(field: FieldDef): number {
 }
 
 /** Text format keeps codes (and short text such as 文号) exactly as typed. */
-function isTextFormatted(field: FieldDef): boolean {
+export function isTextFormatted(field: FieldDef): boolean {
   if (field.clean === 'code' || field.clean === 'enum' || field.clean === 'enum-list') return true;
   return field.clean === 'text' && (field.maxLength ?? Number.POSITIVE_INFINITY) <= TEXT_FORMAT_MAX_LENGTH;
 }
