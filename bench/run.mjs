@@ -4,7 +4,8 @@
 //
 //   npm run bench                     # build, then everything at full size
 //   node bench/run.mjs --only a,b     # some parts (a CSV→PG, b re-ingest, c flatness, d xlsx, e embedded,
-//                                     #   f BullMQ workers vs inline: CPU, rows/s, Redis memory)
+//                                     #   f BullMQ workers vs inline: CPU, rows/s, Redis memory,
+//                                     #   g steward review: pages, facets, annotated workbook — bench/review.mjs)
 //   node bench/run.mjs --rows 100000  # smaller CSV (c uses rows/4, d uses rows/10)
 //   options: --xlsx-rows N  --pg postgres://postgres@127.0.0.1:5432  --keep (keep bench databases)
 //            --out FILE (default bench/RESULTS.md)  --no-cli (baselines only)
@@ -53,7 +54,7 @@ const XLSX_ROWS = Number(opt('xlsx-rows', Math.max(1, Math.round(ROWS / 10))));
 const COUNTY_ROWS = 1000;
 const REDIS = opt('redis', process.env.BENCH_REDIS ?? 'redis://127.0.0.1:6379');
 const PG = opt('pg', process.env.BENCH_PG ?? 'postgres://postgres@127.0.0.1:5432').replace(/\/+$/, '');
-const ONLY = new Set((opt('only', 'a,b,c,d,e,f') ?? '').split(',').map((s) => s.trim()));
+const ONLY = new Set((opt('only', 'a,b,c,d,e,f,g') ?? '').split(',').map((s) => s.trim()));
 const KEEP = args.includes('--keep');
 const RESULTS = resolve(opt('out', join(ROOT, 'bench', 'RESULTS.md')));
 mkdirSync(DATA, { recursive: true });
@@ -497,6 +498,42 @@ async function partF() {
   results.push(section.join('\n'));
 }
 
+/** Issue 4: the steward review bench (its own database of 100,000 rejected rows), as its own process. */
+function partG() {
+  const section = ['## g. Steward review (issue 4)', ''];
+  if (!cliReady) {
+    results.push([...section, cliMissing('g'), ''].join('\n'));
+    return;
+  }
+  const args = ['bench/review.mjs', '--pg', PG];
+  commands.push(`node ${args.join(' ')}`);
+  log('g: node bench/review.mjs …');
+  const r = spawnSync(process.execPath, args, { cwd: ROOT, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  if (r.status !== 0) {
+    results.push(
+      [...section, `bench/review.mjs failed (exit ${r.status}):`, '', '```', r.stderr.slice(-2000), '```', ''].join(
+        '\n',
+      ),
+    );
+    return;
+  }
+  // review.mjs prints its own markdown under a level-2 heading: keep its body under this part's heading.
+  const body = r.stdout
+    .split('\n')
+    .filter((l) => !l.startsWith('## '))
+    .join('\n')
+    .trim();
+  results.push(
+    [
+      ...section,
+      'Figures from the review service as the API calls it (no HTTP in the timing); the workbook written by a child process through the same code as `GET …/rejections.xlsx`.',
+      '',
+      body,
+      '',
+    ].join('\n'),
+  );
+}
+
 // ---- main ----
 const machine = machineInfo(PG);
 const started = new Date();
@@ -513,6 +550,7 @@ try {
     spawnSync('psql', ['-X', '-q', '-d', `${PG}/postgres`, '-c', 'CHECKPOINT']);
     await partF();
   }
+  if (ONLY.has('g')) partG();
 } finally {
   if (!KEEP) for (const db of databases) dropDatabase(PG, db);
 }
