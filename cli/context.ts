@@ -1,5 +1,7 @@
 import type { Context } from '../src/context.js';
 
+export { engineDeps } from '../src/context.js';
+
 export interface GlobalOptions {
   json?: boolean;
   config?: string;
@@ -29,16 +31,4 @@ export async function withContext<T>(
   } finally {
     await ctx.release();
   }
-}
-
-/** What the pipelines need from a context (the warehouse under the name they use). */
-export function engineDeps(ctx: Context) {
-  return {
-    config: ctx.config,
-    warehouse: ctx.db,
-    catalogs: ctx.catalogs,
-    reference: ctx.reference,
-    clock: ctx.clock,
-    logger: ctx.logger,
-  };
 }

@@ -1,6 +1,5 @@
 /** The review API (under /api): batches, rejections with facets, fixes and discards. Thin over review/. */
 import type { FastifyInstance } from 'fastify';
-import { engineDeps } from '../../cli/context.js';
 import { getBatchView, listBatchViews } from '../../review/batches.js';
 import { discardMany, discardRejection } from '../../review/discard.js';
 import { type FixManyInput, fixMany, fixRejection } from '../../review/fix.js';
@@ -11,6 +10,7 @@ import {
   rejectionFacets,
   STATUS_FILTERS,
 } from '../../review/rejections.js';
+import { engineDeps } from '../../src/context.js';
 import { requireUser } from '../auth.js';
 import type { WebDeps } from '../deps.js';
 
