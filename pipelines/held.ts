@@ -3,7 +3,7 @@
  * staging, rejections saved, outcomes predicted. Commit merges what was staged (the file is not read
  * again); cancel drops it. Either happens once: the batch is claimed by a status change first.
  */
-import { inputError, internalError } from '../src/errors.js';
+import { inputError, internalError, isGuijiError } from '../src/errors.js';
 import { type BatchSummary, emptyCounts } from '../src/types.js';
 import { writeAudit } from '../src/warehouse/audit.js';
 import {
@@ -124,8 +124,14 @@ export async function commitHeldBatch(deps: IngestDeps, batchId: string, actor: 
 /**
  * Cancels a held upload: status 'cancelled', its staged rows, rejections, warnings and links removed
  * (the original rejections its rows named were never touched). Throws BATCH_NOT_STAGED otherwise.
+ * `reason` (e.g. why the expiry cancelled it) goes into the audit entry's detail.
  */
-export async function cancelHeldBatch(deps: IngestDeps, batchId: string, actor: string): Promise<BatchRecord> {
+export async function cancelHeldBatch(
+  deps: IngestDeps,
+  batchId: string,
+  actor: string,
+  opts: { reason?: string } = {},
+): Promise<BatchRecord> {
   const wh = deps.warehouse;
   const before = await getBatch(wh, batchId);
   if (before?.status !== 'staged') throw notStaged(batchId, before);
@@ -143,11 +149,73 @@ export async function cancelHeldBatch(deps: IngestDeps, batchId: string, actor: 
       county: before.county,
       oldValue: { status: 'staged' },
       newValue: { status: 'cancelled' },
-      detail: { file: before.file, sheet: before.sheet, staged, rejections },
+      detail: {
+        file: before.file,
+        sheet: before.sheet,
+        staged,
+        rejections,
+        ...(opts.reason !== undefined ? { reason: opts.reason } : {}),
+      },
     });
     return true;
   });
   const after = await getBatch(wh, batchId);
   if (!ok || !after) throw notStaged(batchId, after);
   return after;
+}
+
+/** Who cancels the staged uploads nobody committed or cancelled in time (the audit log's actor). */
+export const EXPIRY_ACTOR = 'system:expiry';
+
+export interface ExpireOptions {
+  /** A batch staged longer ago than this is cancelled. */
+  olderThanMs: number;
+  /** Default: the database's own now() (started_at is set by the database, so no clock skew). */
+  now?: Date;
+}
+
+/**
+ * Cancels every held upload still staged after `olderThanMs` (by started_at), through cancelHeldBatch:
+ * staged rows, rejections and warnings dropped, an audit entry by EXPIRY_ACTOR with the reason. Returns
+ * the ids cancelled, oldest first. One that is committed or cancelled meanwhile is skipped; any other
+ * failure is logged and the rest are still expired.
+ */
+export async function expireHeldBatches(deps: IngestDeps, opts: ExpireOptions): Promise<string[]> {
+  const { olderThanMs } = opts;
+  if (!Number.isFinite(olderThanMs) || olderThanMs < 0) {
+    throw new RangeError(`olderThanMs must be a non-negative number, got ${olderThanMs}`);
+  }
+  const wh = deps.warehouse;
+  const res = await wh.knex.raw(
+    `SELECT id FROM batches
+     WHERE status = 'staged' AND started_at < COALESCE(?::timestamptz, now()) - ?::float8 * interval '1 millisecond'
+     ORDER BY started_at, id`,
+    [opts.now?.toISOString() ?? null, Math.floor(olderThanMs)],
+  );
+  const hours = Math.round((olderThanMs / 3_600_000) * 100) / 100;
+  const reason = `staged for more than ${hours} h without commit or cancel`;
+  const expired: string[] = [];
+  for (const { id } of res.rows as Array<{ id: string }>) {
+    try {
+      const b = await cancelHeldBatch(deps, id, EXPIRY_ACTOR, { reason });
+      expired.push(id);
+      deps.logger.warn(
+        {
+          batchId: id,
+          file: b.file,
+          sheet: b.sheet,
+          county: b.county,
+          createdBy: b.createdBy,
+          startedAt: b.startedAt.toISOString(),
+          reason,
+        },
+        'staged upload expired: cancelled',
+      );
+    } catch (e) {
+      // Committed or cancelled by its clerk since the query: nothing left to expire.
+      if (isGuijiError(e) && e.code === 'BATCH_NOT_STAGED') continue;
+      deps.logger.error({ err: e, batchId: id }, 'could not expire a staged upload');
+    }
+  }
+  return expired;
 }

@@ -9,7 +9,7 @@ import { actingUser } from './actor.js';
 import type { ReviewDeps } from './deps.js';
 import { badRequest, conflict } from './errors.js';
 import { rowLayout } from './layout.js';
-import { loadRejection, storedColumns } from './rejections.js';
+import { assertBatchesSettled, loadRejection, storedColumns } from './rejections.js';
 import type { Actor } from './types.js';
 import { REJECTION_COLUMNS, type RejectionView, type StoredRejection, toStored, toView } from './view.js';
 
@@ -40,6 +40,7 @@ export async function discardRejection(
   const before = await loadRejection(deps.warehouse.knex, id);
   assertVisible(user, before?.county ?? null, '退回记录', id);
   const s = before as StoredRejection;
+  await assertBatchesSettled(deps.warehouse.knex, [s]);
   const after = await deps.warehouse.knex.transaction(async (trx) => {
     const [done] = await discardRows(trx, actor, [s], reason, input.version);
     if (!done) throw await notOpen(trx, id, input.version);
@@ -67,6 +68,7 @@ export async function discardMany(
   const rows = (res.rows as Record<string, unknown>[]).map(toStored);
   const found = new Map(rows.map((r) => [r.id, r]));
   for (const id of unique) assertVisible(user, found.get(id)?.county ?? null, '退回记录', id);
+  await assertBatchesSettled(deps.warehouse.knex, rows);
   const done = await deps.warehouse.knex.transaction((trx) => discardRows(trx, actor, rows, reason));
   return { discarded: done.length, skipped: unique.length - done.length };
 }

@@ -21,7 +21,7 @@ import type { ReviewDeps } from './deps.js';
 import { badRequest, conflict, notFound, type ReviewError } from './errors.js';
 import { applyEdits, checkRows, type Edits, editColumns, type FixTarget } from './fix-rows.js';
 import { type LayoutColumn, rowLayout } from './layout.js';
-import { loadRejection, storedColumns } from './rejections.js';
+import { assertBatchesSettled, loadRejection, storedColumns } from './rejections.js';
 import type { Actor, User } from './types.js';
 import {
   maskedContent,
@@ -77,6 +77,7 @@ export async function fixRejection(deps: ReviewDeps, actor: Actor, id: number, i
   assertVisible(user, stored?.county ?? null, '退回记录', id);
   const s = stored as StoredRejection;
   assertOpen(s, input.version);
+  await assertBatchesSettled(deps.warehouse.knex, [s]);
   const ctx = await fixContext(deps, [s], input.edits);
   const [p] = ctx.prepare([s]);
   const prepared = p as Prepared;
@@ -103,6 +104,7 @@ export async function fixRejection(deps: ReviewDeps, actor: Actor, id: number, i
 export async function fixMany(deps: ReviewDeps, actor: Actor, input: FixManyInput): Promise<FixManyResult> {
   const user = actingUser(actor);
   const targets = await findTargets(deps, user, input);
+  await assertBatchesSettled(deps.warehouse.knex, targets);
   const open = targets.filter((t) => t.status === 'open');
   const empty: FixManyResult = { fixed: 0, stillOpen: 0, conflicts: targets.length, batch: null, failures: [] };
   if (open.length === 0) return empty;

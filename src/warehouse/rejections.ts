@@ -74,7 +74,9 @@ export async function saveRejections(
 export async function deleteBatchRows(wh: Warehouse, batchId: string): Promise<number> {
   await wh.knex('rejection_links').where('batch_id', batchId).delete();
   await wh.knex('row_warnings').where('batch_id', batchId).delete();
-  return wh.knex('rejections').where('batch_id', batchId).delete();
+  // Raw, for the count: knex's delete() resolves to PGlite's whole result object, not a number.
+  const res = await wh.knex.raw('DELETE FROM rejections WHERE batch_id = ?', [batchId]);
+  return res.rowCount ?? 0;
 }
 
 /** The distinct codes (or fields) of a row's errors: what the review page filters and counts by. */
