@@ -5,13 +5,15 @@
 //       process that writes only the workbook (flat memory: the peak stops growing with the rows);
 //   (b) a page of rejections, first and last, without and with a rule filter: p95 over 50 runs;
 //   (c) the facet counts: p95 over 50 runs.
+// (b) and (c) are timed twice: the review service called directly, and the HTTP API as the steward page
+// calls it (a real server on 127.0.0.1, a steward logged in once, fetch with keep-alive).
 // Run after `npm run build` (it imports dist/). Creates and drops its own database guiji_bench_review.
 //
 //   node bench/review.mjs [--rows 100000] [--sizes 10000,50000,100000] [--runs 50] [--pg postgres://…:5432]
 //                         [--dist DIR (default dist/)] [--keep (keep the database)]
 import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { createWriteStream, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -119,6 +121,7 @@ const work = mkdtempSync(join(tmpdir(), 'guiji-bench-review-'));
 const url = freshDatabase(PG, DB_NAME);
 const rows = [];
 let ctx;
+let app;
 try {
   const csv = join(work, 'penalty-rejected.csv');
   log(`generating ${ROWS} rows, each breaking one rule …`);
@@ -162,20 +165,60 @@ try {
     rmSync(out, { force: true });
   }
 
-  // (b), (c): H-core's review service, as the API calls it
-  const [{ loadConfig }, { makeContext }, { engineDeps }, review] = await Promise.all([
+  // (b), (c): H-core's review service, as the API calls it, and then the API itself, as the page calls it
+  const [{ loadConfig }, { makeContext }, { engineDeps }, review, { buildServer }, { addUser }] = await Promise.all([
     load('src/config.js'),
     load('src/context.js'),
     load('cli/context.js'),
     load('review/rejections.js'),
+    load('web/server.js'),
+    load('review/users.js'),
   ]);
   ctx = await makeContext(loadConfig({ ...env, GUIJI_HOME: work }, { cwd: work }));
   const deps = engineDeps(ctx);
   const steward = { id: 0, username: 'bench', displayName: null, role: 'steward', county: null, disabled: false };
+
+  // The server as `guiji serve` builds it (uploads under the bench's own folder), on a random local port.
+  // A real steward logs in once through POST /api/login, as on the page: every timed request then pays what
+  // the page's does (session lookup, query-string schema, JSON out and in), and nothing for the login.
+  const uploadDir = join(work, 'uploads');
+  mkdirSync(uploadDir, { recursive: true });
+  app = buildServer({ ctx, uploadLimitBytes: 50 * 1024 * 1024, uploadDir });
+  const base = (await app.listen({ host: '127.0.0.1', port: 0 })).replace(/\/$/, '');
+  const password = 'bench-steward-password';
+  await addUser(ctx.db.knex, { username: 'bench-steward', password, role: 'steward' }, 'bench');
+  const loginRes = await fetch(`${base}/api/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: 'bench-steward', password }),
+  });
+  const session = loginRes.headers.getSetCookie().find((c) => c.startsWith('guiji_session='));
+  await loginRes.arrayBuffer(); // read to the end, so the connection goes back to the pool for the next request
+  if (loginRes.status !== 200 || !session) throw new Error(`login failed (${loginRes.status})`);
+  const cookie = session.split(';')[0];
+  // The page's query string (web/public/api.js `query`): its filters in its order, empty ones left out, and
+  // status=open always (its default filter). Node's fetch keeps the connection alive between requests.
+  const apiGet = async (path, f) => {
+    const q = { batch: f.batch, status: 'open', rule: f.rule, limit: f.limit, offset: f.offset };
+    const qs = new URLSearchParams(Object.entries(q).filter(([, v]) => v !== undefined && v !== ''));
+    const res = await fetch(`${base}${path}?${qs}`, { headers: { cookie } });
+    const body = await res.json();
+    if (res.status !== 200) throw new Error(`GET ${path}?${qs} → ${res.status} ${JSON.stringify(body)}`);
+    return body;
+  };
+
   const batch = summary.batchId;
   const rule = 'DATE_INVALID';
   const totalAll = (await review.listRejectionViews(deps, steward, { batch, limit: 50 })).total;
   const totalRule = (await review.listRejectionViews(deps, steward, { batch, rule, limit: 50 })).total;
+  // The API must see the same rows as the service: else its figures would time another query.
+  for (const [f, total] of [
+    [{ batch, limit: 50, offset: 0 }, totalAll],
+    [{ batch, rule, limit: 50, offset: 0 }, totalRule],
+  ]) {
+    const got = (await apiGet('/api/rejections', f)).total;
+    if (got !== total) throw new Error(`API total ${got} ≠ service total ${total} for ${JSON.stringify(f)}`);
+  }
   const lastOffset = (n) => Math.max(0, Math.floor((n - 1) / 50) * 50);
   const pages = [
     ['first page', { batch, limit: 50, offset: 0 }],
@@ -186,31 +229,32 @@ try {
       { batch, rule, limit: 50, offset: lastOffset(totalRule) },
     ],
   ];
+  const row = (part, what, t, target) =>
+    rows.push({ part, what, figure: `${t.p95.toFixed(1)} ms`, detail: `median ${t.median.toFixed(1)} ms`, target });
+  // Each figure twice, side by side: the service alone, then through HTTP (the difference is the web layer).
   for (const [label, f] of pages) {
     const t = await timeRuns(async () => {
       const page = await review.listRejectionViews(deps, steward, f);
       if (page.items.length === 0) throw new Error(`empty page: ${label}`);
     });
-    rows.push({
-      part: 'b',
-      what: `rejections ${label}`,
-      figure: `${t.p95.toFixed(1)} ms`,
-      detail: `median ${t.median.toFixed(1)} ms`,
-      target: 'p95 ≤ 100 ms',
+    row('b', `rejections ${label}`, t, 'p95 ≤ 100 ms');
+    const h = await timeRuns(async () => {
+      const page = await apiGet('/api/rejections', f);
+      if (page.items.length === 0) throw new Error(`empty page over HTTP: ${label}`);
     });
+    row('b', `HTTP GET /api/rejections, ${label}`, h, 'p95 ≤ 100 ms');
   }
   for (const [label, f] of [
     ['facets of the batch', { batch }],
     [`facets, rule ${rule}`, { batch, rule }],
   ]) {
-    const t = await timeRuns(() => review.rejectionFacets(deps, steward, f));
-    rows.push({
-      part: 'c',
-      what: label,
-      figure: `${t.p95.toFixed(1)} ms`,
-      detail: `median ${t.median.toFixed(1)} ms`,
-      target: 'p95 ≤ 300 ms',
-    });
+    row('c', label, await timeRuns(() => review.rejectionFacets(deps, steward, f)), 'p95 ≤ 300 ms');
+    row(
+      'c',
+      `HTTP GET /api/rejections/facets, ${label}`,
+      await timeRuns(() => apiGet('/api/rejections/facets', f)),
+      'p95 ≤ 300 ms',
+    );
   }
 
   const m = machineInfo(PG);
@@ -226,6 +270,8 @@ try {
   for (const r of rows) console.log(`| ${r.part} | ${r.what} | ${r.figure} | ${r.detail} | ${r.target} |`);
   console.log(`\nPlanted rules, in turn: ${RULES.join(', ')}.`);
 } finally {
+  // The server first (it closes its idle keep-alive connections), then the context it reads through.
+  await app?.close().catch(() => {});
   await ctx?.release().catch(() => {});
   if (!KEEP) dropDatabase(PG, DB_NAME);
   rmSync(work, { recursive: true, force: true });
