@@ -2,7 +2,7 @@
 import type { Catalog } from '../src/catalog/types.js';
 import { maskIdNumber } from '../src/identifiers/index.js';
 import type { CellValue, Issue } from '../src/types.js';
-import { maskRejectionContent, type RejectionRecord, type RejectionStatus } from '../src/warehouse/rejections.js';
+import { maskRejectionContent, type RejectionRecord, rejectionFromRow } from '../src/warehouse/rejections.js';
 import { type LayoutColumn, personalKeys } from './layout.js';
 
 /** What the page shows: the stored row, masked, with the file's column order (no internal links). */
@@ -42,21 +42,11 @@ export interface StoredRejection extends Omit<RejectionRecord, 'createdAt'> {
   lastBatchId: string | null;
 }
 
-const json = <T>(v: unknown): T => (typeof v === 'string' ? JSON.parse(v) : v) as T;
+const _json = <T>(v: unknown): T => (typeof v === 'string' ? JSON.parse(v) : v) as T;
 
 export function toStored(r: Record<string, unknown>): StoredRejection {
   return {
-    id: Number(r.id),
-    batchId: r.batch_id as string,
-    catalog: r.catalog as string,
-    county: (r.county as string | null) ?? null,
-    file: r.file as string,
-    sheet: (r.sheet as string | null) ?? null,
-    rowNumber: Number(r.row_number),
-    cells: json<Record<string, CellValue>>(r.cells) ?? {},
-    values: json<Record<string, unknown>>(r.values) ?? {},
-    issues: json<Issue[]>(r.issues) ?? [],
-    status: r.status as RejectionStatus,
+    ...rejectionFromRow(r),
     version: Number(r.version ?? 0),
     resolvedBy: (r.resolved_by as string | null) ?? null,
     resolvedAt: r.resolved_at ? new Date(r.resolved_at as string | Date) : null,

@@ -228,29 +228,26 @@ export async function listRejections(wh: Warehouse, opts: ListRejectionsOptions 
   const rows = (await q) as Record<string, unknown>[];
   const personal = opts.personalFields ?? new Set<string>();
   return rows.map((r) => {
-    const { cells, values, issues } = maskRejectionContent(
-      {
-        cells: parseJson(r.cells) as Record<string, CellValue>,
-        values: parseJson(r.values) as Record<string, unknown>,
-        issues: parseJson(r.issues) as Issue[],
-      },
-      personal,
-    );
-    return {
-      id: Number(r.id),
-      batchId: r.batch_id as string,
-      catalog: r.catalog as string,
-      county: (r.county as string | null) ?? null,
-      file: r.file as string,
-      sheet: (r.sheet as string | null) ?? null,
-      rowNumber: Number(r.row_number),
-      cells,
-      values,
-      issues,
-      status: r.status as RejectionStatus,
-      createdAt: new Date(r.created_at as string | Date),
-    };
+    const record = rejectionFromRow(r);
+    return { ...record, ...maskRejectionContent(record, personal), createdAt: new Date(r.created_at as string | Date) };
   });
+}
+
+/** A `rejections` row as stored (jsonb parsed, nothing masked), without its timestamps. */
+export function rejectionFromRow(r: Record<string, unknown>): Omit<RejectionRecord, 'createdAt'> {
+  return {
+    id: Number(r.id),
+    batchId: r.batch_id as string,
+    catalog: r.catalog as string,
+    county: (r.county as string | null) ?? null,
+    file: r.file as string,
+    sheet: (r.sheet as string | null) ?? null,
+    rowNumber: Number(r.row_number),
+    cells: (parseJson(r.cells) ?? {}) as Record<string, CellValue>,
+    values: (parseJson(r.values) ?? {}) as Record<string, unknown>,
+    issues: (parseJson(r.issues) ?? []) as Issue[],
+    status: r.status as RejectionStatus,
+  };
 }
 
 function parseJson(v: unknown): unknown {

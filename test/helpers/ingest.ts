@@ -16,7 +16,8 @@ export const FIXTURE_TODAY = new Date('2026-11-27T04:00:00Z');
 const catalogs = loadCatalogs();
 const reference = loadReference();
 
-const silent: Logger = {
+/** A logger that drops everything (tests that do not look at logs). */
+export const silent: Logger = {
   debug() {},
   info() {},
   warn() {},

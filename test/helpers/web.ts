@@ -8,10 +8,9 @@ import { makeClock } from '../../src/clock.js';
 import type { Context } from '../../src/context.js';
 import { makeLogger } from '../../src/logger.js';
 import { loadReference } from '../../src/reference.js';
-import type { Logger } from '../../src/types.js';
 import type { WebDeps } from '../../web/deps.js';
 import { buildServer, type ServerOptions } from '../../web/server.js';
-import { FIXTURE_TODAY, fixtureConfig } from './ingest.js';
+import { FIXTURE_TODAY, fixtureConfig, silent } from './ingest.js';
 import { openTestWarehouse, type TestWarehouse, type WarehouseKind } from './warehouses.js';
 
 /** The users every test server has, with their password (the same for all: tests are about roles). */
@@ -54,16 +53,6 @@ export interface TestServerOptions {
   /** Defaults to 1000 a minute (tests log in often); pass `{max: 10, timeWindow: '1 minute'}` for the real one. */
   loginRateLimit?: ServerOptions['loginRateLimit'];
 }
-
-const silent: Logger = {
-  debug() {},
-  info() {},
-  warn() {},
-  error() {},
-  child() {
-    return silent;
-  },
-};
 
 /**
  * A review server on a fresh test warehouse (PGlite or PostgreSQL) with one user of each role, listening
