@@ -139,7 +139,7 @@ describeEachWarehouse('review API', (kind) => {
     });
     expect(bad.status).toBe(422);
     expect(bad.body.code).toBe('STILL_INVALID');
-    expect(bad.body.message).toBeTruthy();
+    expect(bad.body.message).toContain('仍未通过校验');
     const stillOpen = bad.body.rejection as RejectionView;
     expect(stillOpen).toMatchObject({ id: r.id, status: 'open', version: r.version + 1 });
     expect(stillOpen.cells['处罚决定日期']).toBe('2024-13-45');

@@ -97,8 +97,9 @@ describeEachWarehouse('review service', (kind) => {
     const l = await ingestForTest(t.wh, LICENCE, { county: '230521' });
     penaltyBatch = p.summaries[0]?.batchId as string;
     licenceBatch = l.summaries[0]?.batchId as string;
-    expect(penaltyBatch).toBeTruthy();
-    expect(licenceBatch).toBeTruthy();
+    expect(penaltyBatch).toMatch(/^\d{8}T\d{6}Z-[0-9a-f]{8}$/);
+    expect(licenceBatch).toMatch(/^\d{8}T\d{6}Z-[0-9a-f]{8}$/);
+    expect(licenceBatch).not.toBe(penaltyBatch);
   });
   afterAll(async () => {
     await t?.dispose();
