@@ -1,18 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { makeCleaner } from '../../pipelines/clean.js';
 import type { CellValue, Row } from '../../src/types.js';
-import { goodPenalty, makeCtx, PENALTY_COLUMNS, rowOf } from './stage-context.js';
-
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { goodPenalty, makeCtx, PENALTY_COLUMNS, rng, rowOf } from './stage-context.js';
 
 describe('clean: values objects', () => {
   it('hold the filled fields only, in catalog order, however many sets of filled fields a file has', () => {

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { contentHash, KEY_SEPARATOR } from '../../pipelines/key.js';
 import type { Row } from '../../src/types.js';
 import { copyEscape, copyScalar, encodeStaging, fieldEncoders } from '../../src/warehouse/copy-text.js';
-import { catalogs } from './stage-context.js';
+import { catalogs, rng } from './stage-context.js';
 
 /**
  * The COPY encoder and the content hash read values by walking their keys (in catalog order, as clean
@@ -13,17 +13,6 @@ import { catalogs } from './stage-context.js';
 
 const catalog = catalogs.get('admin-penalty');
 const names = catalog.fields.map((f) => f.name);
-
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const TEXTS = ['五常市交通运输局', 'a\tb', 'line\nbreak', 'cr\r', 'back\\slash', '\\N', '"quoted", comma', '', ' x '];
 const NUMBERS = [0, 0.07, 0.16, 2000, 1e-6, 123456.789012, Number.NaN, Number.POSITIVE_INFINITY];

@@ -3,18 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { makeCatalogAjv } from '../../src/catalog/load.js';
 import { compileQuickCheck, isIsoDate, type QuickCheck } from '../../src/catalog/quick-check.js';
 import type { Catalog } from '../../src/catalog/types.js';
-import { CODES, catalogs } from './stage-context.js';
-
-/** Deterministic PRNG (mulberry32), so a failure can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { CODES, catalogs, rng } from './stage-context.js';
 
 const ASTRAL = '\u{20000}'; // one code point, two UTF-16 units
 

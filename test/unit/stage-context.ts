@@ -103,3 +103,14 @@ export function goodPenalty(): Record<string, CellValue> {
 export function codes(row: Row): string[] {
   return row.issues.map((i) => i.code).sort();
 }
+
+/** Deterministic PRNG (mulberry32), so a randomised test's failure can be replayed from its seed. */
+export function rng(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
