@@ -12,7 +12,7 @@ import type { CatalogSet } from '../src/catalog/load.js';
 import type { Catalog } from '../src/catalog/types.js';
 import type { Clock } from '../src/clock.js';
 import type { GuijiConfig } from '../src/config.js';
-import { type GuijiError, inputError, isGuijiError } from '../src/errors.js';
+import { type GuijiError, inputError, interruptedError, isGuijiError } from '../src/errors.js';
 import { newBatchId } from '../src/ids.js';
 import type { ReferenceData, StageContext } from '../src/pipeline.js';
 import type { MatchedSheet, RawRecord, ReadOptions, SkippedSheet } from '../src/source.js';
@@ -24,10 +24,10 @@ import {
   type FrozenContext,
   finishBatch,
 } from '../src/warehouse/batches.js';
-import { lookupExisting, predictMerge, stageEncoded, stageRows } from '../src/warehouse/load.js';
+import { dropStaged, lookupExisting, predictMerge, stageEncoded, stageRows } from '../src/warehouse/load.js';
 import type { Warehouse } from '../src/warehouse/open.js';
 import { resolveLinks } from '../src/warehouse/rejection-links.js';
-import { saveWarnings } from '../src/warehouse/rejections.js';
+import { deleteBatchRows, saveWarnings } from '../src/warehouse/rejections.js';
 import { resolveCounty, resolveDefaults } from './batch-setup.js';
 import { type ChunkOutput, type ChunkRunner, type ChunkRunnerFactory, inlineChunkRunner } from './chunk-runner.js';
 import { checkLedger, countWarnings, mergeWithDuplicateWarnings, roundMs } from './ledger.js';
@@ -76,6 +76,12 @@ export interface IngestOptions extends ReadOptions {
   hold?: boolean;
   /** A clerk's county: the file must belong to it (it is used when the file does not say). */
   ownCounty?: string;
+  /**
+   * The operator's stop (Ctrl-C). Seen between chunks while a sheet is read: the batch is marked failed
+   * and what it left (staged rows, rejections, warnings) is removed, since none of it was loaded. A
+   * merge already under way is finished; the next sheet or file is not started.
+   */
+  signal?: AbortSignal;
 }
 
 /** Records already in memory (a fix from the review page, an API): header texts in column order. */
@@ -96,17 +102,19 @@ export interface FileResult {
   error?: GuijiError;
 }
 
-/** Ingests one file. Input problems come back as `error` (exit code 2); internal failures throw. */
+/** Ingests one file. Input problems and an operator's stop come back as `error` (exit code 2, 130/143); internal failures throw. */
 export async function ingestFile(deps: IngestDeps, file: string, opts: IngestOptions = {}): Promise<FileResult> {
   const result: FileResult = { file, summaries: [], skipped: [] };
   const sha = opts.dryRun ? Promise.resolve(null) : sha256File(file).catch(() => null);
   try {
+    throwIfStopped(opts.signal, file, null, null);
     for await (const ev of openSource(file, deps.catalogs.list, opts)) {
       if (ev.kind === 'skipped') {
         result.skipped.push(ev.skipped);
         deps.logger.info({ file, sheet: ev.skipped.sheet, code: ev.skipped.code }, ev.skipped.en);
         continue;
       }
+      throwIfStopped(opts.signal, file, null, null);
       result.summaries.push(await ingestSheet(deps, ev.sheet, opts, await sha));
     }
     if (result.summaries.length === 0 && !result.error) {
@@ -119,7 +127,8 @@ export async function ingestFile(deps: IngestDeps, file: string, opts: IngestOpt
       );
     }
   } catch (e) {
-    if (isGuijiError(e) && e.kind === 'input') result.error = e;
+    // An operator's stop also comes back as the file's error: the sheets done before it are reported.
+    if (isGuijiError(e) && (e.kind === 'input' || e.kind === 'interrupted')) result.error = e;
     else throw e;
   }
   return result;
@@ -291,6 +300,12 @@ async function ingestSheet(
         while (inflight.size >= limit) await Promise.race(inflight);
         progress('read');
       }
+      if (opts.signal?.aborted) {
+        // Let the chunks in hand finish writing, so nothing of this batch lands after it is cleaned up.
+        await Promise.allSettled(inflight);
+        await writes.catch(() => {});
+        throwIfStopped(opts.signal, batchInfo.file, batchId, total);
+      }
       const tRead = performance.now();
       const next = await iterator.next();
       stageMs.read = (stageMs.read ?? 0) + (performance.now() - tRead);
@@ -361,9 +376,50 @@ async function ingestSheet(
         { counts, total, warnings, stageMs: roundMs(stageMs), error: (e as Error).message },
         'failed',
       ).catch((err) => log.error({ err }, 'could not mark the batch failed'));
+      if (isGuijiError(e) && e.kind === 'interrupted') {
+        // Stopped while reading: nothing reached the catalog table, so its rows are not left for review
+        // either (running the file again makes a batch of its own).
+        await dropBatchLeftovers(deps.warehouse, catalog, batchId).catch((err) =>
+          log.error({ err }, 'could not remove what the interrupted batch left'),
+        );
+      }
     }
     throw e;
   }
+}
+
+async function dropBatchLeftovers(wh: Warehouse, catalog: Catalog, batchId: string): Promise<void> {
+  await dropStaged(wh, catalog, batchId);
+  await deleteBatchRows(wh, batchId);
+}
+
+function throwIfStopped(
+  signal: AbortSignal | undefined,
+  file: string,
+  batchId: string | null,
+  rows: number | null,
+): void {
+  if (!signal?.aborted) return;
+  const sig = typeof signal.reason === 'string' ? signal.reason : 'SIGINT';
+  const name = path.basename(file);
+  const again = '重新运行同一命令即可重新导入。';
+  let zh: string;
+  let en: string;
+  if (rows === null) {
+    zh = `已中断：文件 ${name} 未开始导入。${again}`;
+    en = `interrupted (${sig}) before ${name} was started`;
+  } else if (batchId) {
+    zh = `已中断：文件 ${name} 读到第 ${rows} 行时停止，本批次（${batchId}）未入库，已清除其暂存数据和退回记录。${again}`;
+    en = `interrupted (${sig}) while reading ${name} after ${rows} rows; batch ${batchId} marked failed, its staged rows and rejections removed`;
+  } else {
+    zh = `已中断：试运行在文件 ${name} 读到第 ${rows} 行时停止（试运行不写入数据仓库）。`;
+    en = `interrupted (${sig}) during a dry run of ${name} after ${rows} rows`;
+  }
+  throw interruptedError(sig, zh, en, {
+    file: name,
+    ...(batchId ? { batchId } : {}),
+    ...(rows !== null ? { rows } : {}),
+  });
 }
 
 /**

@@ -4,9 +4,10 @@
  * - ConfigError: bad configuration, fails at start-up.
  * - TransientError: infrastructure hiccup, worth a retry with backoff.
  * - InternalError: a bug (exit code 1).
+ * - Interrupted: the operator stopped the command (Ctrl-C, SIGTERM): exit code 130 / 143.
  * Rejected rows are not errors: they are data (Issue on a Row).
  */
-export type ErrorKind = 'input' | 'config' | 'transient' | 'internal';
+export type ErrorKind = 'input' | 'config' | 'transient' | 'internal' | 'interrupted';
 
 export interface ErrorDetails {
   file?: string;
@@ -41,6 +42,8 @@ export class GuijiError extends Error {
 
   /** Exit code of the CLI when this error ends a command (DESIGN.md §3). */
   get exitCode(): number {
+    // A signal's conventional shell status (128 + its number), so scripts can tell a stop from a failure.
+    if (this.kind === 'interrupted') return this.details.signal === 'SIGTERM' ? 143 : 130;
     return this.kind === 'input' || this.kind === 'config' ? 2 : 1;
   }
 }
@@ -72,6 +75,11 @@ export function internalError(
   cause?: unknown,
 ): GuijiError {
   return new GuijiError('internal', code, zh, en, details, { cause });
+}
+
+/** The operator stopped the work (details.signal: 'SIGINT' or 'SIGTERM'). */
+export function interruptedError(signal: string, zh: string, en: string, details: ErrorDetails = {}): GuijiError {
+  return new GuijiError('interrupted', 'INTERRUPTED', zh, en, { ...details, signal });
 }
 
 export function isGuijiError(e: unknown): e is GuijiError {

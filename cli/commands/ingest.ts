@@ -52,12 +52,14 @@ export async function runIngest(files: string[], opts: IngestCliOptions): Promis
         return;
       }
       const threads = await threadsFor(files, ctx.config.threads, readOpts.dryRun === true);
+      const stop = onOperatorStop();
       try {
         for (const file of files) {
-          const result = await ingestOne(ctx, file, readOpts, opts.json === true, threads);
+          const result = await ingestOne(ctx, file, { ...readOpts, signal: stop.signal }, opts.json === true, threads);
           if (result.error) exit = Math.max(exit, reportError(result.error, opts.json === true));
         }
       } finally {
+        stop.dispose();
         await threads?.close();
       }
     });
@@ -65,6 +67,33 @@ export async function runIngest(files: string[], opts: IngestCliOptions): Promis
     return Math.max(exit, reportError(e, opts.json === true));
   }
   return exit;
+}
+
+/**
+ * Ctrl-C (or SIGTERM) while files are ingested in this process: the first asks the ingest to stop at the
+ * next chunk and clean up its batch (a merge under way is finished first); a second one exits at once.
+ */
+function onOperatorStop(): { signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController();
+  const handler = (sig: NodeJS.Signals) => {
+    if (controller.signal.aborted) {
+      warn('再次收到中断信号，立即退出（当前批次会停留在“运行中”状态）。');
+      process.exit(sig === 'SIGTERM' ? 143 : 130);
+    }
+    warn(
+      '\n收到中断信号：正在停止，当前批次将标记为失败并清除暂存数据（如正在合并入库，会等合并完成）。再按一次 Ctrl-C 立即退出。',
+    );
+    controller.abort(sig);
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+  return {
+    signal: controller.signal,
+    dispose() {
+      process.off('SIGINT', handler);
+      process.off('SIGTERM', handler);
+    },
+  };
 }
 
 function toIngestOptions(opts: IngestCliOptions): IngestOptions {

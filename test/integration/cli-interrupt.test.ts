@@ -1,0 +1,93 @@
+/**
+ * Ctrl-C during `guiji ingest` (inline executor, PostgreSQL): the batch being read is marked failed, what
+ * it left (staged rows, rejections, warnings) is removed, the files after it are not started, the exit
+ * code says "interrupted" (130), and running the same command again imports the file whole.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { jsonLines, makeRig, type Rig, sumOutcomes, waitFor } from '../helpers/distributed.js';
+import { FIXTURES, REPO } from '../helpers/ingest.js';
+
+const ROWS = 200_000;
+let rig: Rig;
+let dir: string;
+let csv: string;
+const small = path.join(FIXTURES, 'county', 'license-clean.xlsx');
+
+beforeAll(async () => {
+  dir = mkdtempSync(path.join(tmpdir(), 'guiji-interrupt-'));
+  csv = path.join(dir, `penalty-${ROWS}.csv`);
+  execFileSync('node', [path.join(REPO, 'scripts/gen-penalty-csv.mjs'), String(ROWS), csv, '--seed', '7']);
+  rig = await makeRig('interrupt', { REDIS_URL: '' });
+  const m = await rig.run(['migrate']);
+  expect(m.code, m.stderr).toBe(0);
+}, 120_000);
+
+afterAll(async () => {
+  await rig?.dispose();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function count(sql: string, bindings: unknown[] = []): Promise<number> {
+  const r = await rig.tw.wh.knex.raw(sql, bindings);
+  return Number((r.rows[0] as { n: string | number }).n);
+}
+
+it('stops at the next chunk, marks the batch failed, leaves nothing of it, and skips the files after it', async () => {
+  const bg = rig.start(['ingest', '--county', '230184', csv, small]);
+  // Reading is under way once the running batch has staged rows.
+  await waitFor(
+    async () =>
+      (await count(
+        `SELECT count(*) AS n FROM admin_penalty_staging s JOIN batches b ON b.id = s.batch_id WHERE b.status = 'running'`,
+      )) > 0,
+    60_000,
+    'rows staged by the running batch',
+  );
+  bg.child.kill('SIGINT');
+  const code = await bg.exited;
+  const out = bg.output();
+  expect(code, out).toBe(130);
+
+  const batches = (await rig.tw.wh.knex('batches').select('id', 'file', 'status', 'total', 'error')) as Array<{
+    id: string;
+    file: string;
+    status: string;
+    total: number;
+    error: string | null;
+  }>;
+  // The second file was never started: one batch only, the interrupted one.
+  expect(batches).toHaveLength(1);
+  const [b] = batches as [(typeof batches)[number]];
+  expect(b.file).toBe(path.basename(csv));
+  expect(b.status).toBe('failed');
+  expect(b.error).toMatch(/^interrupted \(SIGINT\) while reading/);
+  expect(b.total).toBeGreaterThan(0);
+  expect(b.total).toBeLessThan(ROWS);
+
+  // The clerk is told what happened to each file, with the batch id and what to do.
+  expect(out).toContain(`已中断：文件 ${path.basename(csv)} 读到第 ${b.total} 行时停止，本批次（${b.id}）未入库`);
+  expect(out).toContain('重新运行同一命令即可重新导入');
+  expect(out).toContain(`已中断：文件 ${path.basename(small)} 未开始导入`);
+
+  // Nothing of the batch is left: not in the catalog table, not staged, not for review.
+  expect(await count('SELECT count(*) AS n FROM admin_penalty')).toBe(0);
+  expect(await count('SELECT count(*) AS n FROM admin_penalty_staging WHERE batch_id = ?', [b.id])).toBe(0);
+  expect(await count('SELECT count(*) AS n FROM rejections WHERE batch_id = ?', [b.id])).toBe(0);
+  expect(await count('SELECT count(*) AS n FROM row_warnings WHERE batch_id = ?', [b.id])).toBe(0);
+  expect(await count('SELECT count(*) AS n FROM admin_license')).toBe(0);
+}, 120_000);
+
+it('the same command run again imports the whole file, and only its own rejections are open', async () => {
+  const r = await rig.run(['ingest', '--json', '--county', '230184', csv]);
+  expect(r.code, r.stderr).toBe(0);
+  const [s] = jsonLines(r.stdout) as [Record<string, number | string | null>];
+  expect(s.total).toBe(ROWS);
+  expect(sumOutcomes(s)).toBe(ROWS);
+  expect(Number(s.inserted)).toBeGreaterThan(ROWS * 0.9);
+  expect(await count('SELECT count(*) AS n FROM admin_penalty')).toBe(Number(s.inserted));
+  expect(await count(`SELECT count(*) AS n FROM rejections WHERE status = 'open'`)).toBe(Number(s.rejected));
+}, 120_000);
