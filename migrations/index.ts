@@ -6,6 +6,7 @@ import * as m003 from './003_admin_license.js';
 import * as m004 from './004_distributed.js';
 import * as m005 from './005_review.js';
 import * as m006 from './006_rejection_storage.js';
+import * as m007 from './007_batch_owner.js';
 
 export const migrations: readonly WarehouseMigration[] = [
   { name: '001_ledger', up: m001.up, down: m001.down },
@@ -14,4 +15,5 @@ export const migrations: readonly WarehouseMigration[] = [
   { name: '004_distributed', up: m004.up, down: m004.down },
   { name: '005_review', up: m005.up, down: m005.down },
   { name: '006_rejection_storage', up: m006.up, down: m006.down },
+  { name: '007_batch_owner', up: m007.up, down: m007.down },
 ];

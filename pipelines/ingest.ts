@@ -14,6 +14,7 @@ import type { Clock } from '../src/clock.js';
 import type { GuijiConfig } from '../src/config.js';
 import { type GuijiError, inputError, interruptedError, isGuijiError } from '../src/errors.js';
 import { newBatchId } from '../src/ids.js';
+import { processOwner } from '../src/owner.js';
 import type { ReferenceData, StageContext } from '../src/pipeline.js';
 import type { MatchedSheet, RawRecord, ReadOptions, SkippedSheet } from '../src/source.js';
 import { type BatchSummary, emptyCounts, type Logger, type OutcomeCounts, type Row } from '../src/types.js';
@@ -235,6 +236,7 @@ async function ingestSheet(
       kind: opts.kind ?? 'file',
       createdBy: opts.createdBy ?? null,
       context,
+      owner: processOwner(),
     });
   }
   const resolvedBy = resolverOf({ createdBy: opts.createdBy, file: batchInfo.file });

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { type GlobalOptions, withContext } from '../context.js';
+import { closeOrphanBatches } from '../orphans.js';
 import { printJsonLine, reportError, say } from '../output.js';
 
 export function registerBatches(program: Command): void {
@@ -12,6 +13,7 @@ export function registerBatches(program: Command): void {
       const all = { ...cmd.optsWithGlobals(), ...opts } as GlobalOptions & { limit: string };
       try {
         await withContext(all, async (ctx) => {
+          await closeOrphanBatches(ctx);
           const [{ listBatches }, { listQueuedRequests }, { chunkTotals }] = await Promise.all([
             import('../../src/warehouse/batches.js'),
             import('../../src/warehouse/requests.js'),
@@ -61,6 +63,7 @@ export function registerBatches(program: Command): void {
             const ms = Object.entries(b.stageMs ?? {})
               .map(([k, v]) => `${k} ${v}ms`)
               .join(', ');
+            if (b.status === 'failed' && b.error) say(`    原因：${b.error}`);
             if (ms) say(`    用时：${ms}`);
           }
         });

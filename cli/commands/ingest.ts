@@ -10,6 +10,7 @@ import { inputError } from '../../src/errors.js';
 import type { HeapGovernor } from '../../src/executors/heap-governor.js';
 import type { BatchSummary } from '../../src/types.js';
 import { engineDeps, type GlobalOptions, withContext } from '../context.js';
+import { closeOrphanBatches } from '../orphans.js';
 import { makeProgress, printJsonLine, reportError, say, warn } from '../output.js';
 
 interface IngestCliOptions extends GlobalOptions {
@@ -51,6 +52,7 @@ export async function runIngest(files: string[], opts: IngestCliOptions): Promis
         exit = await ingestThroughQueues(ctx, files, readOpts, opts.json === true);
         return;
       }
+      if (!readOpts.dryRun) await closeOrphanBatches(ctx);
       const threads = await threadsFor(files, ctx.config.threads, readOpts.dryRun === true);
       const stop = onOperatorStop();
       try {

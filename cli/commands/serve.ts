@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { type Context, engineDeps } from '../../src/context.js';
 import { configError } from '../../src/errors.js';
 import { type GlobalOptions, openContext } from '../context.js';
+import { closeOrphanBatches } from '../orphans.js';
 import { reportError, warn } from '../output.js';
 
 interface ServeOptions extends GlobalOptions {
@@ -60,8 +61,10 @@ export async function startServe(ctx: Context, opts: ServeOptions): Promise<Serv
   // every EXPIRY_INTERVAL_MS. One sweep at a time; closing the app stops the timer and waits for it.
   let sweeping: Promise<void> | undefined;
   const sweep = () => {
-    // expireHeldBatches logs a line (warn) per batch it cancels.
+    // expireHeldBatches logs a line (warn) per batch it cancels; batches whose process is gone (a killed
+    // `guiji ingest` on this machine, this server's own previous run) are closed too.
     sweeping ??= expireHeldBatches(engineDeps(ctx), { olderThanMs: ttlHours * 3_600_000 })
+      .then(() => closeOrphanBatches(ctx))
       .then(
         () => {},
         (e) => ctx.logger.error({ err: e }, 'staged upload expiry failed'),

@@ -18,6 +18,8 @@ export interface NewBatch {
   createdBy?: string | null;
   /** The stage context, kept so a rejection can be shown (and written back) in the file's column order. */
   context?: FrozenContext | null;
+  /** The process running it in-process (`host:pid`, see src/owner.ts); null for the distributed executor. */
+  owner?: string | null;
 }
 
 export interface BatchFinish {
@@ -56,8 +58,8 @@ export interface BatchRecord extends OutcomeCounts {
 /** Opens a ledger entry (status running). Idempotent for the same id (a retried job re-opens it). */
 export async function createBatch(wh: Warehouse, info: NewBatch): Promise<void> {
   await wh.knex.raw(
-    `INSERT INTO batches (id, file, sheet, catalog, county, file_sha256, status, kind, created_by, context)
-     VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?, ?::jsonb)
+    `INSERT INTO batches (id, file, sheet, catalog, county, file_sha256, status, kind, created_by, context, owner)
+     VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?, ?::jsonb, ?)
      ON CONFLICT (id) DO UPDATE SET status = 'running', error = NULL, finished_at = NULL`,
     [
       info.id,
@@ -69,6 +71,7 @@ export async function createBatch(wh: Warehouse, info: NewBatch): Promise<void> 
       info.kind ?? 'file',
       info.createdBy ?? null,
       info.context ? JSON.stringify(info.context) : null,
+      info.owner ?? null,
     ],
   );
 }

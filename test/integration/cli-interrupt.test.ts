@@ -91,3 +91,39 @@ it('the same command run again imports the whole file, and only its own rejectio
   expect(await count('SELECT count(*) AS n FROM admin_penalty')).toBe(Number(s.inserted));
   expect(await count(`SELECT count(*) AS n FROM rejections WHERE status = 'open'`)).toBe(Number(s.rejected));
 }, 120_000);
+
+it('a batch whose process was killed (SIGKILL) is closed as failed by the next command, with nothing of it left', async () => {
+  const bg = rig.start(['ingest', '--county', '230184', csv]);
+  await waitFor(
+    async () =>
+      (await count(
+        `SELECT count(*) AS n FROM admin_penalty_staging s JOIN batches b ON b.id = s.batch_id WHERE b.status = 'running'`,
+      )) > 0,
+    60_000,
+    'rows staged by the running batch',
+  );
+  const pid = bg.child.pid;
+  bg.child.kill('SIGKILL');
+  await bg.exited;
+  const running = (await rig.tw.wh.knex('batches').where('status', 'running').select('id', 'owner')) as Array<{
+    id: string;
+    owner: string;
+  }>;
+  expect(running).toHaveLength(1);
+  const [b] = running as [(typeof running)[number]];
+  expect(b.owner).toMatch(new RegExp(`:${pid}$`));
+  expect(await count('SELECT count(*) AS n FROM rejections WHERE batch_id = ?', [b.id])).toBeGreaterThan(0);
+
+  const listed = await rig.run(['batches']);
+  expect(listed.code, listed.stderr).toBe(0);
+  expect(listed.stderr).toContain(`批次 ${b.id}（${path.basename(csv)}）的进程（${b.owner}）意外结束，该批次未入库`);
+  expect(listed.stdout).toMatch(new RegExp(`${b.id}\\s+failed`));
+  expect(listed.stdout).toContain(`原因：interrupted: process ${b.owner} ended without closing the batch`);
+
+  const after = (await rig.tw.wh.knex('batches').where('id', b.id).first()) as { status: string };
+  expect(after.status).toBe('failed');
+  expect(await count('SELECT count(*) AS n FROM admin_penalty_staging WHERE batch_id = ?', [b.id])).toBe(0);
+  expect(await count('SELECT count(*) AS n FROM rejections WHERE batch_id = ?', [b.id])).toBe(0);
+  // The batches loaded before it are untouched.
+  expect(await count(`SELECT count(*) AS n FROM batches WHERE status = 'done'`)).toBe(1);
+}, 120_000);
