@@ -14,18 +14,29 @@ export interface QueueStatus {
 }
 
 export interface Status {
+  /** 'queues': BullMQ workers (REDIS_URL set); 'in-process': each command runs its own work. */
+  executor: 'queues' | 'in-process';
   queues: QueueStatus[];
   workers: string[];
-  running: Array<{ batchId: string; file: string; chunksDone: number; chunksTotal: number | null; rows: number }>;
+  running: Array<{
+    batchId: string;
+    file: string;
+    chunksDone: number;
+    chunksTotal: number | null;
+    rows: number;
+    /** The process running it in-process (`host:pid`); null for the queues' batches. */
+    owner: string | null;
+  }>;
   /** Per source: its state, and the lag (minutes since its last successful run; null if never). */
   sync: Array<SyncState & { lagMinutes: number | null }>;
 }
 
-export async function readStatus(wh: Warehouse, queues: Queues): Promise<Status> {
+/** `queues` null: no REDIS_URL, the in-process executor (no queues or workers to show). */
+export async function readStatus(wh: Warehouse, queues: Queues | null): Promise<Status> {
   const out: QueueStatus[] = [];
   const workerNames = new Set<string>();
-  for (const name of QUEUE_NAMES) {
-    const q = queues.queues[name];
+  for (const name of queues ? QUEUE_NAMES : []) {
+    const q = (queues as Queues).queues[name];
     const c = await q.getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized');
     const workers = await q.getWorkers();
     // rawname is `<prefix>:<queue>:w:<worker name>` (the name we give: host-pid); one process serves every queue.
@@ -40,12 +51,13 @@ export async function readStatus(wh: Warehouse, queues: Queues): Promise<Status>
     });
   }
   const running = await wh.knex.raw(
-    `SELECT b.id, b.file, b.chunks_total, count(c.*) FILTER (WHERE c.status = 'done')::int AS done,
+    `SELECT b.id, b.file, b.chunks_total, b.owner, count(c.*) FILTER (WHERE c.status = 'done')::int AS done,
             coalesce(sum(c.rows), 0)::bigint AS rows
      FROM batches b LEFT JOIN batch_chunks c ON c.batch_id = b.id
      WHERE b.status = 'running' GROUP BY b.id ORDER BY b.started_at`,
   );
   return {
+    executor: queues ? 'queues' : 'in-process',
     queues: out,
     workers: [...workerNames].sort(),
     running: (running.rows as Array<Record<string, unknown>>).map((r) => ({
@@ -54,6 +66,7 @@ export async function readStatus(wh: Warehouse, queues: Queues): Promise<Status>
       chunksDone: Number(r.done),
       chunksTotal: r.chunks_total == null ? null : Number(r.chunks_total),
       rows: Number(r.rows),
+      owner: (r.owner as string | null) ?? null,
     })),
     sync: (await listSyncStates(wh)).map((s) => ({
       ...s,

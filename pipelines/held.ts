@@ -3,7 +3,7 @@
  * staging, rejections saved, outcomes predicted. Commit merges what was staged (the file is not read
  * again); cancel drops it. Either happens once: the batch is claimed by a status change first.
  */
-import { inputError, internalError, isGuijiError } from '../src/errors.js';
+import { inputError, isGuijiError } from '../src/errors.js';
 import { type BatchSummary, emptyCounts } from '../src/types.js';
 import { writeAudit } from '../src/warehouse/audit.js';
 import {
@@ -58,7 +58,8 @@ export async function commitHeldBatch(deps: IngestDeps, batchId: string, actor: 
     // Staging is UNLOGGED: a database crash since the check empties it. Never merge half an upload.
     const held = await predictMerge(wh, catalog, batchId);
     if (held.staged !== batch.total - batch.rejected) {
-      throw internalError(
+      // The upload itself is unusable now (not a bug): the clerk is told to upload the file again.
+      throw inputError(
         'STAGING_LOST',
         `上传批次 ${batchId} 暂存的数据已丢失（数据库曾重启），请重新上传文件。`,
         `batch ${batchId}: ${held.staged} rows staged, ${batch.total - batch.rejected} expected`,
@@ -117,6 +118,8 @@ export async function commitHeldBatch(deps: IngestDeps, batchId: string, actor: 
       { counts, total: batch.total, warnings: batch.warnings, stageMs: roundMs(stageMs), error: (e as Error).message },
       'failed',
     ).catch((err) => log.error({ err }, 'could not mark the batch failed'));
+    // A failed batch is never merged again: what it still has staged is dead weight.
+    await dropStaged(wh, catalog, batchId).catch((err) => log.error({ err }, 'could not drop the staged rows'));
     throw e;
   }
 }

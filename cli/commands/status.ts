@@ -1,38 +1,48 @@
 import type { Command } from 'commander';
 import { type GlobalOptions, withContext } from '../context.js';
+import { closeOrphanBatches } from '../orphans.js';
 import { printJsonLine, reportError, say } from '../output.js';
 
 export function registerStatus(program: Command): void {
   program
     .command('status')
-    .description('分布式模式的运行状态：各队列积压、在线工作进程、进行中的批次、数据源同步情况')
+    .description('运行状态：进行中的批次、数据源同步情况；分布式模式下另有各队列积压和在线工作进程')
     .option('--json', '输出 JSON')
     .action(async (opts: GlobalOptions, cmd: Command) => {
       const all = { ...cmd.optsWithGlobals(), ...opts } as GlobalOptions;
       try {
         await withContext(all, async (ctx) => {
-          const [{ distributedParts }, { readStatus }] = await Promise.all([
-            import('../distributed.js'),
-            import('../../jobs/status.js'),
-          ]);
-          const parts = await distributedParts(ctx, { failFast: true });
+          await closeOrphanBatches(ctx);
+          const { readStatus } = await import('../../jobs/status.js');
+          // Without REDIS_URL each command runs its own work: no queues to show, the rest still is.
+          const parts = ctx.config.redisUrl
+            ? await (await import('../distributed.js')).distributedParts(ctx, { failFast: true })
+            : null;
           try {
-            const s = await readStatus(ctx.db, parts.queues);
+            const s = await readStatus(ctx.db, parts?.queues ?? null);
             if (all.json) {
               printJsonLine(s);
               return;
             }
-            say(`队列（前缀 ${ctx.config.distributed.queuePrefix}）：`);
-            for (const q of s.queues) {
+            if (parts) {
+              say(`队列（前缀 ${ctx.config.distributed.queuePrefix}）：`);
+              for (const q of s.queues) {
+                say(
+                  `  ${q.name.padEnd(9)} 等待 ${q.waiting}，进行中 ${q.active}，延迟重试 ${q.delayed}，失败 ${q.failed}；工作进程 ${q.workers}`,
+                );
+              }
+              say(`在线工作进程：${s.workers.length === 0 ? '无（请运行 guiji worker）' : s.workers.join('、')}`);
+            } else {
               say(
-                `  ${q.name.padEnd(9)} 等待 ${q.waiting}，进行中 ${q.active}，延迟重试 ${q.delayed}，失败 ${q.failed}；工作进程 ${q.workers}`,
+                '执行方式：在各命令的进程内执行（未设置 REDIS_URL；设置 REDIS_URL 并运行 guiji worker 可多机并行）。',
               );
             }
-            say(`在线工作进程：${s.workers.length === 0 ? '无（请运行 guiji worker）' : s.workers.join('、')}`);
-            if (s.running.length > 0) say('进行中的批次：');
+            say(s.running.length > 0 ? '进行中的批次：' : '没有进行中的批次。');
             for (const b of s.running) {
               say(
-                `  ${b.batchId} ${b.file}：分片 ${b.chunksDone}/${b.chunksTotal ?? '读取中'}，已读 ${b.rows.toLocaleString('en-US')} 行`,
+                b.owner
+                  ? `  ${b.batchId} ${b.file}：由进程 ${b.owner} 执行中`
+                  : `  ${b.batchId} ${b.file}：分片 ${b.chunksDone}/${b.chunksTotal ?? '读取中'}，已读 ${b.rows.toLocaleString('en-US')} 行`,
               );
             }
             if (s.sync.length > 0) say('数据源同步：');
@@ -42,7 +52,7 @@ export function registerStatus(program: Command): void {
               );
             }
           } finally {
-            await parts.close();
+            await parts?.close();
           }
         });
       } catch (e) {

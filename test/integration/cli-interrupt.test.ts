@@ -127,3 +127,14 @@ it('a batch whose process was killed (SIGKILL) is closed as failed by the next c
   // The batches loaded before it are untouched.
   expect(await count(`SELECT count(*) AS n FROM batches WHERE status = 'done'`)).toBe(1);
 }, 120_000);
+
+it('guiji status works without Redis: the in-process executor, no batch left running', async () => {
+  const r = await rig.run(['status']);
+  expect(r.code, r.stderr).toBe(0);
+  expect(r.stdout).toContain('执行方式：在各命令的进程内执行（未设置 REDIS_URL');
+  expect(r.stdout).toContain('没有进行中的批次。');
+  const j = await rig.run(['status', '--json']);
+  expect(j.code, j.stderr).toBe(0);
+  const s = JSON.parse(j.stdout) as { executor: string; queues: unknown[]; workers: unknown[]; running: unknown[] };
+  expect(s).toMatchObject({ executor: 'in-process', queues: [], workers: [], running: [] });
+});

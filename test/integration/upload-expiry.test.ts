@@ -232,4 +232,24 @@ describeEachWarehouse('staged upload expiry', (kind) => {
     }
     expect((await post(clerk, `/api/uploads/${young}/cancel`)).status).toBe(200);
   });
+  it('a commit whose staged rows were lost (the database restarted) fails, and leaves nothing staged', async () => {
+    const id = await upload(clerk, PENALTY_MESSY, 'penalty-lost.csv');
+    expect(await count('admin_penalty_staging', { batch_id: id })).toBe(20);
+    // Staging is UNLOGGED: a crash empties it. Lose a few rows as such a restart would.
+    await knex().raw(
+      `DELETE FROM admin_penalty_staging WHERE batch_id = ? AND row_number IN
+         (SELECT row_number FROM admin_penalty_staging WHERE batch_id = ? ORDER BY row_number LIMIT 5)`,
+      [id, id],
+    );
+    const loadedBefore = await count('admin_penalty');
+    const res = await post(clerk, `/api/uploads/${id}/commit`);
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({
+      code: 'STAGING_LOST',
+      message: `上传批次 ${id} 暂存的数据已丢失（数据库曾重启），请重新上传文件。`,
+    });
+    expect(await statusOf(id)).toBe('failed');
+    expect(await count('admin_penalty_staging', { batch_id: id })).toBe(0);
+    expect(await count('admin_penalty')).toBe(loadedBefore);
+  });
 });
