@@ -245,6 +245,33 @@ describe('readXlsx through openSource', () => {
   });
 });
 
+describe('reading a large Chinese workbook', () => {
+  it('decodes text whole across the inflated chunks: no character cut into U+FFFD', async () => {
+    // Every shared string and worksheet cell has 3-byte UTF-8 characters at varying offsets, so the 16 KB
+    // chunks the entries inflate in cut many of them (shared strings here: ~700 KB).
+    const path = join(dir, 'chinese.xlsx');
+    const wb = new ExcelJS.Workbook();
+    const ws = wb.addWorksheet('处罚');
+    ws.addRow(['行政相对人名称', '行政处罚决定书文号', '违法行为类型', '处罚机关']);
+    const want: string[][] = [];
+    for (let i = 1; i <= 4000; i++) {
+      const row = [
+        `${'某'.repeat(i % 7)}哈尔滨运输有限公司第${i}分公司`,
+        `哈交罚〔2024〕${i}号`,
+        `${'超限'.repeat(1 + (i % 5))}运输违法行为${i}`,
+        `${'黑龙江省'.slice(0, 1 + (i % 4))}交通运输局`,
+      ];
+      want.push(row);
+      ws.addRow(row);
+    }
+    await wb.xlsx.writeFile(path);
+    const [seen] = await readAll(path, { catalogId: 'admin-penalty' });
+    const got = (seen as Seen).records.map((r) => r.cells.slice(0, 4));
+    expect(got.filter((cells) => cells.some((c) => typeof c === 'string' && c.includes('\uFFFD')))).toEqual([]);
+    expect(got).toEqual(want);
+  });
+});
+
 describe('toCellValue', () => {
   it('flattens exceljs cell values', () => {
     expect(toCellValue({ richText: [{ text: 'a' }, { text: 'b' }] })).toBe('ab');
