@@ -70,11 +70,21 @@ const databases = [];
 
 // ---- data (generated once, never timed) ----
 function ensure(file, script, scriptArgs) {
-  if (existsSync(file)) return file;
+  // The generator's stats (rows with a defect, repeated keys) come with the file; older files are remade.
+  if (existsSync(file) && existsSync(`${file}.stats.json`)) return file;
   log(`generating ${rel(file)} …`);
   const r = spawnSync(process.execPath, [join(ROOT, 'scripts', script), ...scriptArgs, file], { stdio: 'inherit' });
   if (r.status !== 0) throw new Error(`${script} failed`);
   return file;
+}
+/**
+ * Whether a run's outcomes are what the generated file holds: every row with a defect rejected, every
+ * repeated key a duplicate, nothing lost (total = rows).
+ */
+function expectedText(file, sums) {
+  const st = JSON.parse(readFileSync(`${file}.stats.json`, 'utf8'));
+  const ok = sums.total === st.rows && sums.rejected === st.defects && sums.duplicate === st.duplicates;
+  return `the file holds ${st.rows} rows, ${st.defects} with a defect and ${st.duplicates} repeated keys, so rejected = ${st.defects} and duplicate = ${st.duplicates}: ${verdict(ok)}`;
 }
 const csvFile = (n) => ensure(join(DATA, `penalty-${n}.csv`), 'gen-penalty-csv.mjs', [String(n)]);
 const xlsxFile = (n) => ensure(join(DATA, `penalty-${n}.xlsx`), 'gen-penalty-xlsx.mjs', [String(n)]);
@@ -206,7 +216,7 @@ async function partA() {
     `| rows/s | ${Math.round(ROWS / (r.wallMs / 1000)).toLocaleString('en')} | ${Math.round(ROWS / (base.wallMs / 1000)).toLocaleString('en')} | | ≥ 30,000 — ${verdict(ROWS / (r.wallMs / 1000) >= 30_000)} |`,
     `| peak RSS | ${fmtMb(r.peakRssMb)} MB | (server-side) | | < 300 MB — ${verdict((r.peakRssMb ?? Number.POSITIVE_INFINITY) < 300)} |`,
     '',
-    `Exit code ${r.code}. Outcomes: ${outcomeText(r.sums)}.`,
+    `Exit code ${r.code}. Outcomes: ${outcomeText(r.sums)}; ${expectedText(file, r.sums)}.`,
     '',
   );
   results.push(section.join('\n'));
@@ -259,7 +269,7 @@ async function partC() {
       `| ${SMALL_ROWS.toLocaleString('en')} | ${fmtS(r.wallMs)} s | ${Math.round(SMALL_ROWS / (r.wallMs / 1000)).toLocaleString('en')} | ${fmtMb(r.peakRssMb)} MB |`,
       `| ${ROWS.toLocaleString('en')} | ${fmtS(big.wallMs)} s | ${Math.round(ROWS / (big.wallMs / 1000)).toLocaleString('en')} | ${fmtMb(big.peakRssMb)} MB |`,
       '',
-      `Growth for ${(ROWS / SMALL_ROWS).toFixed(0)}× the rows: ${growth.toFixed(0)} MB (target: flat, i.e. within ~32 MB — ${verdict(Math.abs(growth) <= 32)}). Exit code ${r.code}; outcomes at ${SMALL_ROWS}: ${outcomeText(r.sums)}.`,
+      `Growth for ${(ROWS / SMALL_ROWS).toFixed(0)}× the rows: ${growth.toFixed(0)} MB (target: flat, i.e. within ~32 MB — ${verdict(Math.abs(growth) <= 32)}). Exit code ${r.code}; outcomes at ${SMALL_ROWS}: ${outcomeText(r.sums)}; ${expectedText(small, r.sums)}.`,
       '',
     ].join('\n'),
   );
@@ -308,7 +318,7 @@ async function partD() {
     `| wall time | ${fmtS(r.wallMs)} s | ${fmtS(bare.wallMs)} s | ${x.toFixed(2)}× | ≤ 1.3× — ${verdict(x <= 1.3)} |`,
     `| peak RSS | ${fmtMb(r.peakRssMb)} MB | ${fmtMb(bare.peakRssMb)} MB | ${extra >= 0 ? '+' : ''}${extra.toFixed(0)} MB | ≤ +64 MB — ${verdict(extra <= 64)} |`,
     '',
-    `Exit code ${r.code}. Outcomes: ${outcomeText(r.sums)}.`,
+    `Exit code ${r.code}. Outcomes: ${outcomeText(r.sums)}; ${expectedText(file, r.sums)}.`,
     '',
   );
   results.push(section.join('\n'));
@@ -345,7 +355,7 @@ async function partE() {
       `| wall time | ${fmtS(r.wallMs)} s | ${fmtS(base.wallMs)} s | ≤ 3 s — ${verdict(r.code === 0 && r.wallMs <= 3000)} |`,
       `| peak RSS | ${fmtMb(r.peakRssMb)} MB | ${fmtMb(base.peakRssMb)} MB | |`,
       '',
-      `Creating the embedded warehouse beforehand (\`guiji migrate\` on an empty GUIJI_HOME, once per machine): ${fmtS(init.wallMs)} s. Exit code ${r.code}. Outcomes: ${outcomeText(r.sums)}.`,
+      `Creating the embedded warehouse beforehand (\`guiji migrate\` on an empty GUIJI_HOME, once per machine): ${fmtS(init.wallMs)} s. Exit code ${r.code}. Outcomes: ${outcomeText(r.sums)}; ${expectedText(file, r.sums)}.`,
       '',
     );
   } finally {

@@ -3,7 +3,7 @@
 // Usage: node scripts/gen-penalty-csv.mjs <rows> <out.csv> [--seed N] [--encoding utf8|gb18030]
 // Streams in chunks with back-pressure, so memory stays flat whatever the row count.
 import { once } from 'node:events';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, writeFileSync } from 'node:fs';
 import iconv from 'iconv-lite';
 import { COL, makePenaltyGenerator, PENALTY_HEADERS, parseArgs } from './penalty-rows.mjs';
 
@@ -45,6 +45,8 @@ for (let i = 0; i < rows; i++) {
 stream.end(encode(chunk));
 await once(stream, 'finish');
 const s = gen.stats;
+// What the file should give (the benchmark checks the outcomes against it): one rejection per defect.
+writeFileSync(`${out}.stats.json`, `${JSON.stringify(s)}\n`);
 console.error(
   `${out}: ${s.rows} rows (${s.defects} with a defect, ${s.duplicates} repeated keys), ${encoding}, ${((performance.now() - started) / 1000).toFixed(1)} s`,
 );

@@ -4,6 +4,7 @@
 // holds them: dates as date cells (yyyy/mm/dd), money as numbers, codes as text; a planted bad
 // date stays the text the clerk typed.
 // Usage: node scripts/gen-penalty-xlsx.mjs <rows> <out.xlsx> [--seed N] [--sheet NAME]
+import { writeFileSync } from 'node:fs';
 import ExcelJS from 'exceljs';
 import { CODE_COLS, DATE_COLS, MONEY_COLS, makePenaltyGenerator, PENALTY_HEADERS, parseArgs } from './penalty-rows.mjs';
 
@@ -47,6 +48,8 @@ for (let n = 0; n < rows; n++) {
 sheet.commit();
 await workbook.commit();
 const s = gen.stats;
+// What the file should give (the benchmark checks the outcomes against it): one rejection per defect.
+writeFileSync(`${out}.stats.json`, `${JSON.stringify(s)}\n`);
 console.error(
   `${out}: ${s.rows} rows (${s.defects} with a defect, ${s.duplicates} repeated keys), ${((performance.now() - started) / 1000).toFixed(1)} s`,
 );
