@@ -18,7 +18,7 @@ import type { Warehouse } from '../src/warehouse/open.js';
 import { resolveLinks } from '../src/warehouse/rejection-links.js';
 import { deleteBatchRows } from '../src/warehouse/rejections.js';
 import type { IngestDeps } from './ingest.js';
-import { checkLedger, mergeWithDuplicateWarnings, roundMs } from './ledger.js';
+import { checkLedger, mergeWithDuplicateWarnings, recordMerge, roundMs } from './ledger.js';
 import { linkWriter, moveHeldRejections } from './rejection-links.js';
 
 function notStaged(batchId: string, b: BatchRecord | undefined) {
@@ -66,12 +66,7 @@ export async function commitHeldBatch(deps: IngestDeps, batchId: string, actor: 
       );
     }
     const merged = await mergeWithDuplicateWarnings(wh, catalog, batch);
-    stageMs.merge = merged.ms;
-    for (const [k, v] of Object.entries(merged.timings)) stageMs[`merge_${k}`] = v;
-    counts.inserted = merged.inserted;
-    counts.updated = merged.updated;
-    counts.unchanged = merged.unchanged;
-    counts.duplicate = merged.duplicate;
+    recordMerge(counts, merged, stageMs);
     checkLedger(counts, batch.total, batchId);
     // The predicted duplicate warnings are replaced by the merge's own.
     const warnings = batch.warnings - held.duplicateWarnings + merged.duplicateWarnings.length;

@@ -31,7 +31,7 @@ import { resolveLinks } from '../src/warehouse/rejection-links.js';
 import { deleteBatchRows, saveWarnings } from '../src/warehouse/rejections.js';
 import { resolveCounty, resolveDefaults } from './batch-setup.js';
 import { type ChunkOutput, type ChunkRunner, type ChunkRunnerFactory, inlineChunkRunner } from './chunk-runner.js';
-import { checkLedger, countWarnings, mergeWithDuplicateWarnings, roundMs } from './ledger.js';
+import { checkLedger, countWarnings, mergeWithDuplicateWarnings, recordMerge, roundMs } from './ledger.js';
 import {
   linkWriter,
   prepareLinkedRecords,
@@ -342,12 +342,7 @@ async function ingestSheet(
         { id: batchId, file: batchInfo.file, sheet: sheet.sheet },
         { onProgress: () => progress('merge') },
       );
-      stageMs.merge = merged.ms;
-      for (const [k, v] of Object.entries(merged.timings)) stageMs[`merge_${k}`] = v;
-      counts.inserted = merged.inserted;
-      counts.updated = merged.updated;
-      counts.unchanged = merged.unchanged;
-      counts.duplicate = merged.duplicate;
+      recordMerge(counts, merged, stageMs);
       warnings += merged.duplicateWarnings.length;
     }
 

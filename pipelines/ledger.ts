@@ -47,6 +47,21 @@ export function checkLedger(counts: OutcomeCounts, total: number, batchId: strin
   }
 }
 
+/** Copies a merge's outcomes into a batch's counts and, given, its timings into the batch's stageMs. */
+export function recordMerge(
+  counts: OutcomeCounts,
+  merged: MergeResult & { ms: number },
+  stageMs?: Record<string, number>,
+): void {
+  counts.inserted = merged.inserted;
+  counts.updated = merged.updated;
+  counts.unchanged = merged.unchanged;
+  counts.duplicate = merged.duplicate;
+  if (!stageMs) return;
+  stageMs.merge = merged.ms;
+  for (const [k, v] of Object.entries(merged.timings)) stageMs[`merge_${k}`] = v;
+}
+
 /**
  * The batch's set-based merge (every executor, and a held upload's commit) followed by the warnings of
  * duplicates whose content differed from their winner's (DESIGN.md §2), stored with the batch's rows.

@@ -11,7 +11,7 @@ import type { Warehouse } from '../../src/warehouse/open.js';
 import { resolveLinks } from '../../src/warehouse/rejection-links.js';
 import { advanceRequest, getRequest, type RequestError } from '../../src/warehouse/requests.js';
 import { commitSyncCursor, recordSyncFailure } from '../../src/warehouse/sync-state.js';
-import { checkLedger, mergeWithDuplicateWarnings, roundMs } from '../ledger.js';
+import { checkLedger, mergeWithDuplicateWarnings, recordMerge, roundMs } from '../ledger.js';
 import { resolverOf } from '../rejection-links.js';
 import type { FlowDeps } from './deps.js';
 
@@ -30,10 +30,7 @@ export async function finalizeBatch(deps: FlowDeps, batchId: string): Promise<Fi
   const mergeMs = merged.ms;
   const totals = await chunkTotals(deps.warehouse, batchId);
   const counts = emptyCounts();
-  counts.inserted = merged.inserted;
-  counts.updated = merged.updated;
-  counts.unchanged = merged.unchanged;
-  counts.duplicate = merged.duplicate;
+  recordMerge(counts, merged);
   counts.rejected = totals.rejected;
   checkLedger(counts, batch.total, batchId);
   const warnings = totals.warnings + merged.duplicateWarnings.length;

@@ -36,10 +36,9 @@ async function count(sql: string, bindings: unknown[] = []): Promise<number> {
   return Number((r.rows[0] as { n: string | number }).n);
 }
 
-it('stops at the next chunk, marks the batch failed, leaves nothing of it, and skips the files after it', async () => {
-  const bg = rig.start(['ingest', '--county', '230184', csv, small]);
-  // Reading is under way once the running batch has staged rows.
-  await waitFor(
+/** Reading is under way once the running batch has staged rows. */
+function readingUnderWay(): Promise<void> {
+  return waitFor(
     async () =>
       (await count(
         `SELECT count(*) AS n FROM admin_penalty_staging s JOIN batches b ON b.id = s.batch_id WHERE b.status = 'running'`,
@@ -47,6 +46,11 @@ it('stops at the next chunk, marks the batch failed, leaves nothing of it, and s
     60_000,
     'rows staged by the running batch',
   );
+}
+
+it('stops at the next chunk, marks the batch failed, leaves nothing of it, and skips the files after it', async () => {
+  const bg = rig.start(['ingest', '--county', '230184', csv, small]);
+  await readingUnderWay();
   bg.child.kill('SIGINT');
   const code = await bg.exited;
   const out = bg.output();
@@ -94,14 +98,7 @@ it('the same command run again imports the whole file, and only its own rejectio
 
 it('a batch whose process was killed (SIGKILL) is closed as failed by the next command, with nothing of it left', async () => {
   const bg = rig.start(['ingest', '--county', '230184', csv]);
-  await waitFor(
-    async () =>
-      (await count(
-        `SELECT count(*) AS n FROM admin_penalty_staging s JOIN batches b ON b.id = s.batch_id WHERE b.status = 'running'`,
-      )) > 0,
-    60_000,
-    'rows staged by the running batch',
-  );
+  await readingUnderWay();
   const pid = bg.child.pid;
   bg.child.kill('SIGKILL');
   await bg.exited;
