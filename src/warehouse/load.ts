@@ -216,7 +216,7 @@ export async function mergeBatch(
   timings.ranges = performance.now() - t0;
   t0 = performance.now();
   // Staged rows of merged ranges are dead weight now (a re-run would drop them anyway, see above).
-  await knex.raw(`DELETE FROM ${S} WHERE batch_id = ?`, [batchId]);
+  await clearStaged(wh, S, batchId);
 
   const sums = (
     await knex.raw(
@@ -242,6 +242,29 @@ export async function mergeBatch(
       .filter((d) => d.differs)
       .map((d) => ({ rowNumber: num(d.row_number), winnerRow: num(d.winner_row) })),
   };
+}
+
+/**
+ * Removes a merged batch's staged rows. When no other batch has rows staged, TRUNCATE: instant, and it
+ * leaves no dead rows behind (a DELETE of a million staged rows took ~0.9 s and left ~700 MB for vacuum
+ * to reclaim before the next batch). Under the table lock nobody stages meanwhile; if the lock is not
+ * free at once (another batch is staging), the batch's rows are deleted as before.
+ */
+async function clearStaged(wh: Warehouse, S: string, batchId: string): Promise<void> {
+  const truncated = await wh.knex
+    .transaction(async (trx) => {
+      await trx.raw("SET LOCAL lock_timeout = '200ms'");
+      await trx.raw(`LOCK TABLE ${S} IN ACCESS EXCLUSIVE MODE`);
+      const r = await trx.raw(
+        `SELECT EXISTS (SELECT 1 FROM ${S} WHERE batch_id < ?) OR EXISTS (SELECT 1 FROM ${S} WHERE batch_id > ?) AS other`,
+        [batchId, batchId],
+      );
+      if ((r.rows[0] as { other: boolean }).other) return false;
+      await trx.raw(`TRUNCATE ${S}`);
+      return true;
+    })
+    .catch(() => false); // the lock was busy: delete instead
+  if (!truncated) await wh.knex.raw(`DELETE FROM ${S} WHERE batch_id = ?`, [batchId]);
 }
 
 /**

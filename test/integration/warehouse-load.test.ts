@@ -168,6 +168,24 @@ describeEachWarehouse('warehouse load', (kind) => {
     expect(r).toMatchObject({ inserted: 10, duplicate: 0 });
   });
 
+  it("a merged batch's staged rows go; another batch's staged rows stay (then the table is emptied whole)", async () => {
+    // A batch still waiting in staging (a held upload) beside one being merged.
+    const waiting = rows('w1', 6, (n) => ({ decision_doc_no: `W〔2024〕${n}号` }));
+    await stageRows(t.wh, catalog, batchInfo('w1'), waiting);
+    await load('m1', rows('m1', 8, (n) => ({ decision_doc_no: `M〔2024〕${n}号` })));
+    expect(await count("admin_penalty_staging WHERE batch_id = 'm1'")).toBe(0);
+    expect(await count("admin_penalty_staging WHERE batch_id = 'w1'")).toBe(6);
+    // Alone in staging, the last batch's merge empties the table outright: no dead rows are left behind.
+    await createBatch(t.wh, { id: 'w1', file: 'f.xlsx', sheet: 'S1', catalog: catalog.id, county: '230102' });
+    const r = await mergeBatch(t.wh, catalog, 'w1');
+    expect(r).toMatchObject({ inserted: 6, duplicate: 0 });
+    expect(await count('admin_penalty_staging')).toBe(0);
+    if (kind === 'postgres') {
+      const size = await t.wh.knex.raw("SELECT pg_relation_size('admin_penalty_staging') AS n");
+      expect(Number(size.rows[0].n)).toBe(0);
+    }
+  });
+
   it('values with tabs, newlines, backslashes, quotes, commas and NULLs arrive exactly', async () => {
     const nasty = 'a\tb\nc\\d\re "q" \\N {x,y} 中文';
     const row = penaltyRow(catalog, 'e1', 2, 9000, {
