@@ -172,7 +172,10 @@ describeEachWarehouse('warehouse load', (kind) => {
     // A batch still waiting in staging (a held upload) beside one being merged.
     const waiting = rows('w1', 6, (n) => ({ decision_doc_no: `W〔2024〕${n}号` }));
     await stageRows(t.wh, catalog, batchInfo('w1'), waiting);
-    await load('m1', rows('m1', 8, (n) => ({ decision_doc_no: `M〔2024〕${n}号` })));
+    await load(
+      'm1',
+      rows('m1', 8, (n) => ({ decision_doc_no: `M〔2024〕${n}号` })),
+    );
     expect(await count("admin_penalty_staging WHERE batch_id = 'm1'")).toBe(0);
     expect(await count("admin_penalty_staging WHERE batch_id = 'w1'")).toBe(6);
     // Alone in staging, the last batch's merge empties the table outright: no dead rows are left behind.
