@@ -8,11 +8,21 @@
  */
 import { createRequire } from 'node:module';
 import { Readable } from 'node:stream';
+import {
+  type ParallelWorksheet,
+  PIECE_BYTES,
+  parallelSheetRows,
+  SheetParserPool,
+  type WorkbookState,
+} from './parallel-sheet.js';
+
+type ZipStream = NodeJS.ReadableStream & { destroy?: () => void };
 
 interface ZipFile {
   path: string;
   type: string;
-  stream(): NodeJS.ReadableStream & { destroy?: () => void };
+  uncompressedSize?: number;
+  stream(): ZipStream;
 }
 
 interface ZipDirectory {
@@ -24,8 +34,8 @@ interface ExcelJsUnzipper {
 }
 
 /** The parts of exceljs's WorkbookReader this drives (its own parsers, unchanged). */
-interface ReaderInternals {
-  model?: { sheets?: Array<{ id: number; name: string; rId: string }> };
+interface ReaderInternals extends WorkbookState {
+  model?: { sheets?: Array<{ id: number; name: string; rId: string; state?: string }> };
   workbookRels?: Array<{ Id: string; Target: string }>;
   stream?: { destroy?: () => void };
   parse: () => AsyncGenerator<unknown>;
@@ -43,32 +53,95 @@ const iterateStream = requireFromExceljs('./lib/utils/iterate-stream.js') as (s:
 
 const SHEET_PATH = /^xl\/worksheets\/sheet(\d+)\.xml$/;
 
+/** Worksheets at least this large (inflated) are parsed in a thread (parallel-sheet.ts). */
+export const PARALLEL_MIN_BYTES = 4 * 1024 * 1024;
+
+/** `GUIJI_XLSX_PARALLEL_MIN_BYTES` overrides the threshold (0 = every sheet, for tests). */
+function parallelMinBytes(): number {
+  const env = process.env.GUIJI_XLSX_PARALLEL_MIN_BYTES;
+  const n = env === undefined || env.trim() === '' ? Number.NaN : Number(env);
+  return Number.isFinite(n) && n >= 0 ? n : PARALLEL_MIN_BYTES;
+}
+
+/** Tests only: `GUIJI_XLSX_PIECE_BYTES` makes small pieces, so small workbooks are cut too. */
+function pieceBytes(): number {
+  const n = Number(process.env.GUIJI_XLSX_PIECE_BYTES);
+  return Number.isInteger(n) && n > 0 ? n : PIECE_BYTES;
+}
+
 /** Makes `reader` read `path` through the zip's central directory. */
 export function readThroughDirectory(reader: unknown, path: string): void {
   const r = reader as ReaderInternals;
   r.parse = async function* parse() {
-    const dir = await unzipper.Open.file(path);
-    const files = new Map(dir.files.filter((f) => f.type === 'File').map((f) => [f.path, f]));
-    const open = (p: string) => {
-      const s = files.get(p)?.stream();
-      if (!s) return undefined;
-      r.stream = s; // the reader's abandon path destroys the entry being read
-      return utf8Text(s);
+    // The reader's abandon path (`reader.stream.destroy()`) closes the entry being read and stops the
+    // parser thread, whichever sheet it is on.
+    let entry: ZipStream | undefined;
+    let pool: SheetParserPool | undefined;
+    r.stream = {
+      destroy() {
+        entry?.destroy?.();
+        pool?.close();
+      },
     };
-    const rels = open('xl/_rels/workbook.xml.rels');
-    if (rels) await r._parseRels(rels);
-    const workbook = open('xl/workbook.xml');
-    if (workbook) await r._parseWorkbook(workbook);
-    const strings = open('xl/sharedStrings.xml');
-    if (strings) yield* r._parseSharedStrings(strings);
-    const styles = open('xl/styles.xml');
-    if (styles) await r._parseStyles(styles);
+    try {
+      const dir = await unzipper.Open.file(path);
+      const files = new Map(dir.files.filter((f) => f.type === 'File').map((f) => [f.path, f]));
+      const openRaw = (p: string) => {
+        entry?.destroy?.(); // a sheet left part-read by its consumer
+        entry = files.get(p)?.stream();
+        return entry;
+      };
+      const open = (p: string) => {
+        const s = openRaw(p);
+        return s && utf8Text(s);
+      };
+      const rels = open('xl/_rels/workbook.xml.rels');
+      if (rels) await r._parseRels(rels);
+      const workbook = open('xl/workbook.xml');
+      if (workbook) await r._parseWorkbook(workbook);
+      const strings = open('xl/sharedStrings.xml');
+      if (strings) yield* r._parseSharedStrings(strings);
+      const styles = open('xl/styles.xml');
+      if (styles) await r._parseStyles(styles);
 
-    for (const sheetNo of worksheetOrder(r, [...files.keys()])) {
-      const s = open(`xl/worksheets/sheet${sheetNo}.xml`);
-      if (s) yield* r._parseWorksheet(iterateStream(s), sheetNo);
+      const minBytes = parallelMinBytes();
+      for (const sheetNo of worksheetOrder(r, [...files.keys()])) {
+        const sheetPath = `xl/worksheets/sheet${sheetNo}.xml`;
+        if ((files.get(sheetPath)?.uncompressedSize ?? 0) >= minBytes) {
+          const s = openRaw(sheetPath);
+          if (!s) continue;
+          pool ??= new SheetParserPool(r);
+          yield { eventType: 'worksheet', value: parallelWorksheet(r, sheetNo, s, pool, pieceBytes()) };
+        } else {
+          const s = open(sheetPath);
+          if (s) yield* r._parseWorksheet(iterateStream(s), sheetNo);
+        }
+      }
+    } finally {
+      pool?.close();
     }
   };
+}
+
+/** The sheet as exceljs's _parseWorksheet names it, its rows parsed by the pool's thread. */
+function parallelWorksheet(
+  r: ReaderInternals,
+  sheetNo: string,
+  entry: ZipStream,
+  pool: SheetParserPool,
+  pieceBytes: number,
+): ParallelWorksheet {
+  const ws: ParallelWorksheet = {
+    [Symbol.asyncIterator]: () => parallelSheetRows(entry as AsyncIterable<unknown>, pool, r, pieceBytes),
+  };
+  const rel = (r.workbookRels ?? []).find((x) => x.Target === `worksheets/sheet${sheetNo}.xml`);
+  const sheet = rel && (r.model?.sheets ?? []).find((x) => x.rId === rel.Id);
+  if (sheet) {
+    ws.id = sheet.id;
+    ws.name = sheet.name;
+    if (sheet.state !== undefined) ws.state = sheet.state;
+  }
+  return ws;
 }
 
 /**
