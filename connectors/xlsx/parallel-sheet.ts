@@ -246,32 +246,82 @@ function track(result: Promise<PieceResult>): Tracked {
   return t;
 }
 
-/** The rows of one worksheet entry, parsed by `pool`; at most PIECES_IN_FLIGHT pieces are out. */
-export async function* parallelSheetRows(
-  entry: AsyncIterable<unknown>,
-  pool: SheetParserPool,
-  wb: WorkbookState,
-  pieceBytes = PIECE_BYTES,
-): AsyncGenerator<SheetRow> {
-  const cutter = new SheetPieceCutter(pieceBytes);
-  const out: Tracked[] = [];
-  const strings = wb.sharedStrings;
-  for await (const chunk of entry) {
-    const piece = cutter.push(chunk as Buffer);
-    if (piece) out.push(track(pool.parse(piece.buf, piece.len)));
-    // results already here are consumed first; a full window waits for the oldest
-    while (out.length > 0 && (out.length >= PIECES_IN_FLIGHT || out[0]?.settled)) {
-      const r = await (out.shift() as Tracked).result;
-      const rows = new PieceRows(r, r.extras, strings);
-      for (let row = rows.next(); row; row = rows.next()) yield row;
+/**
+ * Pieces parsed ahead of the consumer. At the start of a workbook the first large sheet is prefetched
+ * while the main thread still parses the shared strings (the rows need them; the XML parse does not), so
+ * the parser thread is busy from the first second instead of waiting behind the strings.
+ */
+export const PREFETCH_PIECES = 6;
+
+/**
+ * One worksheet entry, cut into pieces and parsed by `pool` from the moment it is made: at most `window`
+ * pieces are parsed or being parsed ahead of the rows read (memory stays bounded whatever the sheet's size).
+ */
+export class PrefetchedSheet {
+  private readonly queue: Tracked[] = [];
+  private ended = false;
+  private failure: unknown;
+  private arrived: (() => void) | undefined;
+  private space: (() => void) | undefined;
+
+  constructor(
+    entry: AsyncIterable<unknown>,
+    private readonly pool: SheetParserPool,
+    pieceBytes = PIECE_BYTES,
+    private readonly window = PIECES_IN_FLIGHT,
+  ) {
+    void this.pump(entry, pieceBytes);
+  }
+
+  private async pump(entry: AsyncIterable<unknown>, pieceBytes: number): Promise<void> {
+    try {
+      const cutter = new SheetPieceCutter(pieceBytes);
+      for await (const chunk of entry) {
+        const piece = cutter.push(chunk as Buffer);
+        if (!piece) continue;
+        this.add(this.pool.parse(piece.buf, piece.len));
+        while (this.queue.length >= this.window) await new Promise<void>((r) => (this.space = r));
+      }
+      const last = cutter.end();
+      if (last) this.add(this.pool.parse(last.buf, last.len));
+    } catch (e) {
+      this.failure = e; // given to the consumer after the pieces before it
+    } finally {
+      this.ended = true;
+      this.wake();
     }
   }
-  const last = cutter.end();
-  if (last) out.push(track(pool.parse(last.buf, last.len)));
-  while (out.length > 0) {
-    const r = await (out.shift() as Tracked).result;
-    const rows = new PieceRows(r, r.extras, strings);
-    for (let row = rows.next(); row; row = rows.next()) yield row;
+
+  private add(result: Promise<PieceResult>): void {
+    this.queue.push(track(result));
+    this.wake();
+  }
+
+  private wake(): void {
+    const arrived = this.arrived;
+    this.arrived = undefined;
+    arrived?.();
+  }
+
+  /** The sheet's rows in order; `wb.sharedStrings` is read when the first row is built. */
+  async *rows(wb: WorkbookState): AsyncGenerator<SheetRow> {
+    for (;;) {
+      const next = this.queue.shift();
+      if (!next) {
+        if (this.ended) {
+          if (this.failure !== undefined) throw this.failure;
+          return;
+        }
+        await new Promise<void>((r) => (this.arrived = r));
+        continue;
+      }
+      const space = this.space;
+      this.space = undefined;
+      space?.();
+      const r = await next.result;
+      const rows = new PieceRows(r, r.extras, wb.sharedStrings);
+      for (let row = rows.next(); row; row = rows.next()) yield row;
+    }
   }
 }
 

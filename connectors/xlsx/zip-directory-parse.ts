@@ -11,7 +11,8 @@ import { Readable } from 'node:stream';
 import {
   type ParallelWorksheet,
   PIECE_BYTES,
-  parallelSheetRows,
+  PREFETCH_PIECES,
+  PrefetchedSheet,
   SheetParserPool,
   type WorkbookState,
 } from './parallel-sheet.js';
@@ -73,13 +74,15 @@ function pieceBytes(): number {
 export function readThroughDirectory(reader: unknown, path: string): void {
   const r = reader as ReaderInternals;
   r.parse = async function* parse() {
-    // The reader's abandon path (`reader.stream.destroy()`) closes the entry being read and stops the
+    // The reader's abandon path (`reader.stream.destroy()`) closes the entries being read and stops the
     // parser thread, whichever sheet it is on.
     let entry: ZipStream | undefined;
+    let ahead: ZipStream | undefined;
     let pool: SheetParserPool | undefined;
     r.stream = {
       destroy() {
         entry?.destroy?.();
+        ahead?.destroy?.();
         pool?.close();
       },
     };
@@ -99,47 +102,57 @@ export function readThroughDirectory(reader: unknown, path: string): void {
       if (rels) await r._parseRels(rels);
       const workbook = open('xl/workbook.xml');
       if (workbook) await r._parseWorkbook(workbook);
-      const strings = open('xl/sharedStrings.xml');
-      if (strings) yield* r._parseSharedStrings(strings);
+      // Styles before the shared strings: the parser thread needs them (dates) to start early, below.
       const styles = open('xl/styles.xml');
       if (styles) await r._parseStyles(styles);
 
       const minBytes = parallelMinBytes();
-      for (const sheetNo of worksheetOrder(r, [...files.keys()])) {
-        const sheetPath = `xl/worksheets/sheet${sheetNo}.xml`;
-        if ((files.get(sheetPath)?.uncompressedSize ?? 0) >= minBytes) {
-          const s = openRaw(sheetPath);
-          if (!s) continue;
-          pool ??= new SheetParserPool(r);
-          yield { eventType: 'worksheet', value: parallelWorksheet(r, sheetNo, s, pool, pieceBytes()) };
+      const sheetPath = (no: string) => `xl/worksheets/sheet${no}.xml`;
+      const large = (no: string) => (files.get(sheetPath(no))?.uncompressedSize ?? 0) >= minBytes;
+      const order = worksheetOrder(r, [...files.keys()]);
+      // The first large sheet is parsed in the thread while this thread reads the shared strings.
+      const first = order.find(large);
+      let prefetched: PrefetchedSheet | undefined;
+      if (first !== undefined) {
+        ahead = files.get(sheetPath(first))?.stream();
+        pool = new SheetParserPool(r);
+        if (ahead) prefetched = new PrefetchedSheet(ahead, pool, pieceBytes(), PREFETCH_PIECES);
+      }
+      const strings = open('xl/sharedStrings.xml');
+      if (strings) yield* r._parseSharedStrings(strings);
+
+      for (const sheetNo of order) {
+        if (large(sheetNo)) {
+          let sheet: PrefetchedSheet | undefined;
+          if (sheetNo === first) sheet = prefetched;
+          else {
+            const s = openRaw(sheetPath(sheetNo));
+            pool ??= new SheetParserPool(r);
+            if (s) sheet = new PrefetchedSheet(s, pool, pieceBytes());
+          }
+          if (sheet) yield { eventType: 'worksheet', value: parallelWorksheet(r, sheetNo, sheet) };
         } else {
-          const s = open(sheetPath);
+          const s = open(sheetPath(sheetNo));
           if (s) yield* r._parseWorksheet(iterateStream(s), sheetNo);
         }
+        if (sheetNo === first) ahead?.destroy?.(); // left part-read by its consumer
       }
     } finally {
+      ahead?.destroy?.(); // a prefetched sheet nobody read to its end
       pool?.close();
     }
   };
 }
 
 /** The sheet as exceljs's _parseWorksheet names it, its rows parsed by the pool's thread. */
-function parallelWorksheet(
-  r: ReaderInternals,
-  sheetNo: string,
-  entry: ZipStream,
-  pool: SheetParserPool,
-  pieceBytes: number,
-): ParallelWorksheet {
-  const ws: ParallelWorksheet = {
-    [Symbol.asyncIterator]: () => parallelSheetRows(entry as AsyncIterable<unknown>, pool, r, pieceBytes),
-  };
+function parallelWorksheet(r: ReaderInternals, sheetNo: string, sheet: PrefetchedSheet): ParallelWorksheet {
+  const ws: ParallelWorksheet = { [Symbol.asyncIterator]: () => sheet.rows(r) };
   const rel = (r.workbookRels ?? []).find((x) => x.Target === `worksheets/sheet${sheetNo}.xml`);
-  const sheet = rel && (r.model?.sheets ?? []).find((x) => x.rId === rel.Id);
-  if (sheet) {
-    ws.id = sheet.id;
-    ws.name = sheet.name;
-    if (sheet.state !== undefined) ws.state = sheet.state;
+  const found = rel && (r.model?.sheets ?? []).find((x) => x.rId === rel.Id);
+  if (found) {
+    ws.id = found.id;
+    ws.name = found.name;
+    if (found.state !== undefined) ws.state = found.state;
   }
   return ws;
 }
