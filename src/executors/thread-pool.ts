@@ -12,6 +12,11 @@ export interface ThreadPoolOptions {
   threads?: number;
   /** Old-generation heap cap per thread (MB). */
   maxHeapMb?: number;
+  /**
+   * Young-generation size per thread (MB), default 8. Larger means fewer scavenges (measured: 16 MB cut the
+   * stage threads' CPU ~15 %) for ~10–15 MB more per thread.
+   */
+  youngMb?: number;
 }
 
 /**
@@ -29,7 +34,7 @@ export function makeThreadPool<I, O>(taskModule: URL, opts: ThreadPoolOptions = 
     idleTimeout: 30_000,
     // A thread's heap only needs one chunk at a time; a cap makes V8 collect early instead of growing
     // (peak memory must not grow with the file).
-    resourceLimits: { maxOldGenerationSizeMb: opts.maxHeapMb ?? 64, maxYoungGenerationSizeMb: 8 },
+    resourceLimits: { maxOldGenerationSizeMb: opts.maxHeapMb ?? 64, maxYoungGenerationSizeMb: opts.youngMb ?? 8 },
   });
   return {
     run: (task) => piscina.run(task) as Promise<O>,
