@@ -7,6 +7,7 @@
 import { emptyCounts } from '../../src/types.js';
 import { finishBatch, getBatch, listRequestBatches } from '../../src/warehouse/batches.js';
 import { chunkTotals, pendingChunkCount } from '../../src/warehouse/chunks.js';
+import { dropStaged } from '../../src/warehouse/load.js';
 import type { Warehouse } from '../../src/warehouse/open.js';
 import { resolveLinks } from '../../src/warehouse/rejection-links.js';
 import { advanceRequest, getRequest, type RequestError } from '../../src/warehouse/requests.js';
@@ -75,7 +76,8 @@ export async function settleRequest(deps: FlowDeps, requestId: string): Promise<
 
 /**
  * A batch that cannot finish (a bug, a missing chunk file): close it as failed with the reason, so it
- * shows in `guiji batches` and its client stops waiting. Its staged rows stay until a re-run.
+ * shows in `guiji batches` and its client stops waiting. Nothing runs it again, so its staged rows and
+ * the chunk files still in the spool are removed (its rejections stay: rows of the file that were checked).
  */
 export async function failBatch(deps: FlowDeps, batchId: string, error: string): Promise<void> {
   const batch = await getBatch(deps.warehouse, batchId);
@@ -89,6 +91,8 @@ export async function failBatch(deps: FlowDeps, batchId: string, error: string):
     { counts, total: batch.total, warnings: totals.warnings, stageMs: roundMs(totals.stageMs), error },
     'failed',
   );
+  await dropStaged(deps.warehouse, deps.catalogs.get(batch.catalog), batchId);
+  await deps.spool.removeBatch(batchId);
   if (batch.requestId) await settleRequest(deps, batch.requestId);
 }
 

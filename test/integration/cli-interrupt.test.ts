@@ -31,7 +31,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function count(sql: string, bindings: unknown[] = []): Promise<number> {
+async function count(sql: string, bindings: Array<string | number> = []): Promise<number> {
   const r = await rig.tw.wh.knex.raw(sql, bindings);
   return Number((r.rows[0] as { n: string | number }).n);
 }
