@@ -1,6 +1,13 @@
 /** The batch ledger as the review page shows it: one county for a clerk, with each batch's open rejections. */
 import type { Knex } from 'knex';
-import { type BatchKind, type BatchRecord, type BatchStatus, getBatch, listBatches } from '../src/warehouse/batches.js';
+import {
+  type BatchKind,
+  type BatchRecord,
+  type BatchStatus,
+  batchCounts,
+  getBatch,
+  listBatches,
+} from '../src/warehouse/batches.js';
 import type { Warehouse } from '../src/warehouse/open.js';
 import { assertVisible, countyScope } from './access.js';
 import type { User } from './types.js';
@@ -102,13 +109,7 @@ function toView(b: BatchRecord, openRejections: number): BatchView {
     county: b.county,
     kind: b.kind,
     status: b.status,
-    total: b.total,
-    inserted: b.inserted,
-    updated: b.updated,
-    unchanged: b.unchanged,
-    duplicate: b.duplicate,
-    rejected: b.rejected,
-    warnings: b.warnings,
+    ...batchCounts(b),
     stageMs: b.stageMs,
     startedAt: b.startedAt,
     finishedAt: b.finishedAt,

@@ -100,6 +100,22 @@ function unreadable(file: string, cause: unknown) {
 }
 
 /**
+ * exceljs's streaming reader as this reader uses it: shared strings and styles cached (dates come as Date),
+ * fed from the zip's central directory (zip-directory-parse.ts).
+ */
+export function openWorkbookReader(path: string): InstanceType<WorkbookReaderClass> {
+  const reader = new WorkbookReader(path, {
+    worksheets: 'emit',
+    sharedStrings: 'cache',
+    styles: 'cache',
+    hyperlinks: 'ignore',
+    entries: 'ignore',
+  });
+  readThroughDirectory(reader, path);
+  return reader;
+}
+
+/**
  * Reads an .xlsx workbook with exceljs's streaming reader (shared strings and styles cached, so
  * date-formatted cells come as Date) and yields, per worksheet in file order, either the matched
  * sheet or the reason it was skipped (NO_HEADER, SHEET_EMPTY).
@@ -122,14 +138,7 @@ export async function* readXlsx(
   const chunkSize = opts.chunkSize ?? DEFAULT_CHUNK;
   const scan = Math.max(HEADER_SCAN_ROWS, opts.headerRow ?? 0);
   const wanted = opts.sheet?.trim();
-  const reader = new WorkbookReader(path, {
-    worksheets: 'emit',
-    sharedStrings: 'cache',
-    styles: 'cache',
-    hyperlinks: 'ignore',
-    entries: 'ignore',
-  });
-  readThroughDirectory(reader, path);
+  const reader = openWorkbookReader(path);
   const names: string[] = [];
   const held: SkippedSheet[] = [];
   let matched = 0;

@@ -2,7 +2,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isTransient } from '../../src/errors.js';
 import type { BatchSummary } from '../../src/types.js';
-import { type BatchRecord, listRequestBatches } from '../../src/warehouse/batches.js';
+import { type BatchRecord, batchCounts, listRequestBatches } from '../../src/warehouse/batches.js';
 import { requestChunkProgress } from '../../src/warehouse/chunks.js';
 import type { Warehouse } from '../../src/warehouse/open.js';
 import { getRequest, type IngestRequest } from '../../src/warehouse/requests.js';
@@ -75,13 +75,7 @@ export function batchSummary(b: BatchRecord, submittedAt: Date): BatchSummary {
     sheet: b.sheet,
     catalog: b.catalog,
     county: b.county ?? '',
-    total: b.total,
-    inserted: b.inserted,
-    updated: b.updated,
-    unchanged: b.unchanged,
-    duplicate: b.duplicate,
-    rejected: b.rejected,
-    warnings: b.warnings,
+    ...batchCounts(b),
     durationMs: Math.max(0, (b.finishedAt ?? new Date()).getTime() - submittedAt.getTime()),
   };
 }

@@ -55,6 +55,21 @@ export interface BatchRecord extends OutcomeCounts {
   createdBy: string | null;
 }
 
+/** A ledger row's counts: total, the five outcomes, warnings. */
+export function batchCounts(
+  b: BatchRecord,
+): Pick<BatchRecord, 'total' | 'inserted' | 'updated' | 'unchanged' | 'duplicate' | 'rejected' | 'warnings'> {
+  return {
+    total: b.total,
+    inserted: b.inserted,
+    updated: b.updated,
+    unchanged: b.unchanged,
+    duplicate: b.duplicate,
+    rejected: b.rejected,
+    warnings: b.warnings,
+  };
+}
+
 /** Opens a ledger entry (status running). Idempotent for the same id (a retried job re-opens it). */
 export async function createBatch(wh: Warehouse, info: NewBatch): Promise<void> {
   await wh.knex.raw(
