@@ -42,6 +42,28 @@ export interface MatchedSheet {
   encoding?: string;
   /** The records below the header, in chunks. Records with no non-empty cell are not yielded. */
   records: AsyncIterable<RawRecord[]>;
+  /**
+   * The same records with the bulk as undecoded CSV bytes (whole records), for a worker thread to decode,
+   * split and number (connectors/csv decodeCsvChunk): the reading thread then only finds record ends.
+   * Only CSV files in an encoding where that is safe.
+   */
+  chunks?: AsyncIterable<RawRecord[] | CsvBytesChunk>;
+}
+
+/** Whole records of a CSV file as its bytes, with what it takes to split and number them anywhere. */
+export interface CsvBytesChunk {
+  bytes: Uint8Array;
+  /** Records of the file before this chunk's first (its first record is row base + 1). */
+  base: number;
+  /** Records in the chunk as the byte scan counted them; null for the file's last bytes. */
+  records: number | null;
+  format: { encoding: string; delimiter: ',' | ';' | '\t'; newline: '\r\n' | '\n' | '\r' };
+  /** Records from the start of the file that are not data (title rows and the header). */
+  skipRecords: number;
+  /** Columns of the header. */
+  width: number;
+  /** The file's name in messages. */
+  file: string;
 }
 
 /** A sheet that was not ingested, with the reason (shown to the clerk, not an error of the run). */

@@ -2,12 +2,13 @@ import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { Catalog } from '../../src/catalog/types.js';
-import { inputError } from '../../src/errors.js';
-import type { MatchedSheet, RawRecord, ReadOptions } from '../../src/source.js';
+import { inputError, internalError } from '../../src/errors.js';
+import type { CsvBytesChunk, MatchedSheet, RawRecord, ReadOptions } from '../../src/source.js';
 import type { Issue } from '../../src/types.js';
 import { candidateCatalogs, describeExpectedHeaders, findHeader, HEADER_SCAN_ROWS } from '../header.js';
 import { canonicalEncoding, detectEncoding, makeDecoder } from './decode.js';
 import { type CsvDialect, detectDialect } from './dialect.js';
+import { byteScanSafe, scanRecordBounds } from './record-bounds.js';
 import { CsvSplitter, type RecordProblem } from './split.js';
 
 /** Bytes looked at to guess encoding and dialect and to find the header. */
@@ -15,6 +16,17 @@ const PREFIX_BYTES = 1 << 20;
 /** Bytes read per step of the main pass. */
 const READ_BYTES = 1 << 20;
 const DEFAULT_CHUNK = 2000;
+/** Bytes per chunk handed to a thread as bytes (about 2,000 rows of a typical export). */
+const CHUNK_BYTES = 1 << 20;
+/** Bytes decoded and split at once within a chunk (about 120 rows). */
+const SLICE_BYTES = 64 << 10;
+/** GUIJI_CSV_CHUNK_BYTES: smaller chunks in tests, to cut files of a few rows into several chunks. */
+function chunkBytesSetting(): number {
+  const n = Number(process.env.GUIJI_CSV_CHUNK_BYTES);
+  return Number.isInteger(n) && n >= 64 ? n : CHUNK_BYTES;
+}
+/** One record longer than this is left to the splitter (it salvages a quote that never closes). */
+const MAX_RECORD_BYTES = 16 << 20;
 
 /** How a CSV file is to be read, as guessed (or overridden) from its first bytes. */
 export interface CsvFormat extends CsvDialect {
@@ -80,11 +92,47 @@ function malformedIssue(row: number): Issue {
 }
 
 /**
- * Streams the records below the header, numbered as a spreadsheet shows them (record index + 1,
- * the header and the lines above it included; a multi-line quoted cell is one row). Empty records
- * are skipped; ragged or malformed ones come with an error issue; bytes the encoding cannot read
- * come out as U+FFFD, which the clean stage rejects (ENCODING_DAMAGED). Reads 1 MB at a time
- * and only when the consumer asks for the next chunk, so memory stays flat whatever the size.
+ * Numbers records as a spreadsheet shows them (record index + 1, the header and the lines above it
+ * included; a multi-line quoted cell is one row), drops the ones above and in the header and the empty
+ * ones, and flags ragged and malformed ones with an error issue. `base`: records before the first one fed.
+ */
+export class RecordNumberer {
+  private index: number;
+  constructor(
+    base: number,
+    private readonly skipRecords: number,
+    private readonly width: number,
+  ) {
+    this.index = base;
+  }
+
+  /** Records fed so far, counted from the start of the file. */
+  get recordIndex(): number {
+    return this.index;
+  }
+
+  /** The record to keep, or null for one to skip. */
+  accept(cells: string[], problem: RecordProblem): RawRecord | null {
+    const rowNumber = ++this.index;
+    if (rowNumber <= this.skipRecords || isEmptyRecord(cells)) return null;
+    const rec: RawRecord = { rowNumber, cells };
+    const width = this.width;
+    if (problem) rec.issues = [malformedIssue(rowNumber)];
+    else if (cells.length < width) rec.issues = [raggedIssue(rowNumber, cells.length, width)];
+    else if (cells.length > width) {
+      // Extra trailing empty cells (a header row saved without its last delimiters) are harmless.
+      const used = usedWidth(cells);
+      if (used > width) rec.issues = [raggedIssue(rowNumber, used, width)];
+    }
+    return rec;
+  }
+}
+
+/**
+ * Streams the records below the header (numbered by RecordNumberer). Bytes the encoding cannot read
+ * come out as U+FFFD, which the clean stage rejects (ENCODING_DAMAGED). Reads 1 MB at a time and only
+ * when the consumer asks for the next chunk, so memory stays flat whatever the size. `from` starts at a
+ * byte offset that begins a record, with `base` records before it.
  */
 export async function* readCsvRecords(
   path: string,
@@ -93,32 +141,25 @@ export async function* readCsvRecords(
   width: number,
   chunkSize = DEFAULT_CHUNK,
   file = basename(path),
+  from: { offset: number; base: number } = { offset: 0, base: 0 },
 ): AsyncGenerator<RawRecord[]> {
   const decoder = makeDecoder(format.encoding, file);
   const splitter = new CsvSplitter(format);
-  let recordIndex = 0;
+  const numberer = new RecordNumberer(from.base, skipRecords, width);
   let batch: RawRecord[] = [];
   let ready: RawRecord[][] = [];
   // One closure for the whole file, not one per record.
   const sink = (cells: string[], problem: RecordProblem): void => {
-    const rowNumber = ++recordIndex;
-    if (rowNumber <= skipRecords || isEmptyRecord(cells)) return;
-    const rec: RawRecord = { rowNumber, cells };
-    if (problem) rec.issues = [malformedIssue(rowNumber)];
-    else if (cells.length < width) rec.issues = [raggedIssue(rowNumber, cells.length, width)];
-    else if (cells.length > width) {
-      // Extra trailing empty cells (a header row saved without its last delimiters) are harmless.
-      const used = usedWidth(cells);
-      if (used > width) rec.issues = [raggedIssue(rowNumber, used, width)];
-    }
+    const rec = numberer.accept(cells, problem);
+    if (!rec) return;
     batch.push(rec);
     if (batch.length >= chunkSize) {
       ready.push(batch);
       batch = [];
     }
   };
-  let first = true;
-  for await (const buf of createReadStream(path, { highWaterMark: READ_BYTES })) {
+  let first = from.offset === 0;
+  for await (const buf of createReadStream(path, { highWaterMark: READ_BYTES, start: from.offset })) {
     let text = decoder.write(buf as Buffer);
     if (first) {
       text = stripBom(text);
@@ -135,6 +176,140 @@ export async function* readCsvRecords(
   splitter.feed(first ? stripBom(tail) : tail, true, sink);
   for (const chunk of ready) yield chunk;
   if (batch.length) yield batch;
+}
+
+/**
+ * The records of a chunk of whole records cut from the file's bytes (readCsvChunks), as readCsvRecords
+ * would give them: decoded, split and numbered here, which may be a worker thread.
+ */
+export function decodeCsvChunk(chunk: CsvBytesChunk): RawRecord[] {
+  const out: RawRecord[] = [];
+  for (const slice of csvChunkSlices(chunk)) for (const r of slice) out.push(r);
+  return out;
+}
+
+/**
+ * decodeCsvChunk a slice of about `sliceBytes` at a time, so that only one slice's strings are alive
+ * while its rows go through the stages (a whole chunk's cells alive at once outlive young-generation
+ * collections and fill the old generation). The count of records must be the one the byte scan found,
+ * or the rows after the chunk would be numbered wrong.
+ */
+export function* csvChunkSlices(chunk: CsvBytesChunk, sliceBytes = SLICE_BYTES): Generator<RawRecord[]> {
+  const { bytes, format } = chunk;
+  // A byte-safe encoding (record-bounds.ts) has a WHATWG decoder; slices start and end at record ends,
+  // so no character is cut. Only the file's first bytes may hold a BOM.
+  const decoder = new TextDecoder(format.encoding, { ignoreBOM: true });
+  const bom = chunk.base === 0 ? new TextDecoder(format.encoding) : decoder;
+  const numberer = new RecordNumberer(chunk.base, chunk.skipRecords, chunk.width);
+  const splitter = new CsvSplitter(format);
+  let out: RawRecord[] = [];
+  const sink = (cells: string[], problem: RecordProblem): void => {
+    const rec = numberer.accept(cells, problem);
+    if (rec) out.push(rec);
+  };
+  let pos = 0;
+  while (pos < bytes.length) {
+    let end = bytes.length;
+    // The file's last bytes (records: null) may hold a quote the scan cannot settle: split them whole.
+    if (chunk.records !== null && end - pos > sliceBytes * 1.5) {
+      const b = scanRecordBounds(bytes.subarray(pos, pos + sliceBytes), sliceBytes, format);
+      if (!b.irregular && b.end > 0) end = pos + b.end;
+    }
+    splitter.feed((pos === 0 ? bom : decoder).decode(bytes.subarray(pos, end)), true, sink);
+    pos = end;
+    if (out.length > 0) {
+      yield out;
+      out = [];
+    }
+  }
+  const split = numberer.recordIndex - chunk.base;
+  if (chunk.records !== null && split !== chunk.records) {
+    throw internalError(
+      'CSV_CHUNK_MISCOUNT',
+      `内部错误：读取文件“${chunk.file}”时分块计数不一致（第 ${chunk.base + 1} 条记录起），为避免行号错位已停止。请将此文件反馈给管理员。`,
+      `${chunk.file}: the byte scan counted ${chunk.records} records from record ${chunk.base + 1}, the splitter ${split}`,
+      { file: chunk.file, base: chunk.base },
+    );
+  }
+}
+
+/**
+ * The records below the header as chunks of the file's bytes, cut at record ends (a worker thread
+ * decodes and splits them: decodeCsvChunk), except the first chunk, which comes decoded (the county is
+ * judged from it). Where the byte scan meets a quote it cannot settle, the rest of the file comes as
+ * records from readCsvRecords, which reports what is wrong with it. Only for byte-safe encodings.
+ */
+export async function* readCsvChunks(
+  path: string,
+  format: CsvFormat,
+  skipRecords: number,
+  width: number,
+  file = basename(path),
+  chunkBytes = CHUNK_BYTES,
+): AsyncGenerator<RawRecord[] | CsvBytesChunk> {
+  const fh = await open(path, 'r');
+  const chunkOf = (bytes: Uint8Array, base: number, records: number | null): CsvBytesChunk => ({
+    bytes,
+    base,
+    records,
+    format,
+    skipRecords,
+    width,
+    file,
+  });
+  let legacyFrom: { offset: number; base: number } | null = null;
+  try {
+    let buf: Buffer = Buffer.allocUnsafeSlow(chunkBytes);
+    let filled = 0;
+    let offset = 0; // file offset of buf[0]
+    let base = 0;
+    let eof = false;
+    let first = true;
+    const emit = (c: CsvBytesChunk): RawRecord[] | CsvBytesChunk => {
+      if (!first) return c;
+      first = false;
+      return decodeCsvChunk(c);
+    };
+    for (;;) {
+      while (filled < buf.length && !eof) {
+        const { bytesRead } = await fh.read(buf, filled, buf.length - filled, offset + filled);
+        if (bytesRead === 0) eof = true;
+        filled += bytesRead;
+      }
+      const b = scanRecordBounds(buf, filled, format);
+      if (b.irregular || (b.end === 0 && !eof && buf.length >= MAX_RECORD_BYTES)) {
+        // A quote the scan cannot settle, or one record of megabytes (a runaway quote): the splitter
+        // takes over from the last record end.
+        if (b.end > 0) yield emit(chunkOf(buf.subarray(0, b.end), base, b.records));
+        legacyFrom = { offset: offset + b.end, base: base + b.records };
+        break;
+      }
+      if (b.end === 0 && !eof) {
+        const bigger = Buffer.allocUnsafeSlow(buf.length * 2);
+        buf.copy(bigger, 0, 0, filled);
+        buf = bigger;
+        continue;
+      }
+      // The bytes after the last record end go to the next buffer before this one leaves (it may be
+      // transferred to a thread).
+      const rest = filled - b.end;
+      const next = eof && rest === 0 ? null : Buffer.allocUnsafeSlow(Math.max(chunkBytes, rest * 2));
+      if (next) buf.copy(next, 0, b.end, filled);
+      if (b.end > 0) yield emit(chunkOf(buf.subarray(0, b.end), base, b.records));
+      base += b.records;
+      offset += b.end;
+      if (eof) {
+        // The last record without a line break (or an unterminated quote): the splitter settles it.
+        if (next && rest > 0) yield emit(chunkOf(next.subarray(0, rest), base, null));
+        break;
+      }
+      buf = next as Buffer;
+      filled = rest;
+    }
+  } finally {
+    await fh.close();
+  }
+  if (legacyFrom) yield* readCsvRecords(path, format, skipRecords, width, DEFAULT_CHUNK, file, legacyFrom);
 }
 
 /** Guesses (or takes from `opts`) the encoding and dialect; returns them with the decoded prefix. */
@@ -193,5 +368,13 @@ export async function openCsv(
       [Symbol.asyncIterator]: () =>
         readCsvRecords(path, format, headerRowIndex + 1, match.headers.length, opts.chunkSize ?? DEFAULT_CHUNK, file),
     },
+    ...(byteScanSafe(format.encoding)
+      ? {
+          chunks: {
+            [Symbol.asyncIterator]: () =>
+              readCsvChunks(path, format, headerRowIndex + 1, match.headers.length, file, chunkBytesSetting()),
+          },
+        }
+      : {}),
   };
 }

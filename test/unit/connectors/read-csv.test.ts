@@ -1,9 +1,9 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import iconv from 'iconv-lite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openCsv } from '../../../connectors/csv/read-csv.js';
+import { decodeCsvChunk, openCsv } from '../../../connectors/csv/read-csv.js';
 import { openSource } from '../../../connectors/open-source.js';
 import { loadCatalogs } from '../../../src/catalog/load.js';
 import type { Catalog } from '../../../src/catalog/types.js';
@@ -45,10 +45,34 @@ function write(content: string | Buffer): string {
 }
 const lines = (rows: string[][], delim = ',', nl = '\n') => rows.map((r) => r.join(delim)).join(nl) + nl;
 
+/**
+ * The records, read the usual way; every file these tests read is also read as byte chunks (the path of
+ * large files, decoded as a thread does), cut into chunks of 64 and 200 bytes (64 KB for files of megabytes)
+ * and of the default size,
+ * and must give the same records.
+ */
 async function all(sheet: MatchedSheet): Promise<RawRecord[]> {
   const out: RawRecord[] = [];
   for await (const chunk of sheet.records) out.push(...chunk);
+  if (sheet.chunks) {
+    const sizes = statSync(sheet.file).size < 100_000 ? ['64', '200', undefined] : ['65536', undefined];
+    for (const size of sizes) expect(await fromChunks(sheet, size)).toEqual(out);
+  }
   return out;
+}
+
+async function fromChunks(sheet: MatchedSheet, chunkBytes: string | undefined): Promise<RawRecord[]> {
+  const saved = process.env.GUIJI_CSV_CHUNK_BYTES;
+  if (chunkBytes === undefined) delete process.env.GUIJI_CSV_CHUNK_BYTES;
+  else process.env.GUIJI_CSV_CHUNK_BYTES = chunkBytes;
+  try {
+    const out: RawRecord[] = [];
+    for await (const chunk of sheet.chunks ?? []) out.push(...(Array.isArray(chunk) ? chunk : decodeCsvChunk(chunk)));
+    return out;
+  } finally {
+    if (saved === undefined) delete process.env.GUIJI_CSV_CHUNK_BYTES;
+    else process.env.GUIJI_CSV_CHUNK_BYTES = saved;
+  }
 }
 
 async function open(path: string, opts: ReadOptions = {}): Promise<{ sheet: MatchedSheet; records: RawRecord[] }> {
@@ -252,6 +276,30 @@ describe('rows', () => {
     expect(records.length).toBe(60_001);
     expect(records[0]?.issues?.[0]?.code).toBe('CSV_MALFORMED');
     expect(records.slice(1).every((r, i) => r.rowNumber === i + 3 && r.cells[0] === `乙${i}` && !r.issues)).toBe(true);
+  });
+
+  it('byte chunks: a quote only the splitter settles, after many chunks, hands the rest to it', async () => {
+    const good = Array.from({ length: 40 }, (_, i) => `甲${i},,"文号""${i}""",罚款,,2024/01/02,"机关\n二处"`);
+    const rest = Array.from({ length: 5 }, (_, i) => `丙${i},,文号${i},警告,,2024/01/02,机关`);
+    // A space after the closing quote: papaparse accepts it, the byte scan leaves it to the splitter.
+    const text = `${HEADER.join(',')}\r\n${good.join('\r\n')}\r\n乙,,"文号x" ,警告,,2024/01/02,机关\r\n${rest.join('\r\n')}`;
+    const sheet = await openCsv(write(text), catalogs);
+    process.env.GUIJI_CSV_CHUNK_BYTES = '300';
+    const kinds: string[] = [];
+    try {
+      for await (const c of sheet.chunks ?? []) kinds.push(Array.isArray(c) ? 'records' : 'bytes');
+    } finally {
+      delete process.env.GUIJI_CSV_CHUNK_BYTES;
+    }
+    // Decoded first chunk, byte chunks, then records again from the irregular row on.
+    expect(kinds[0]).toBe('records');
+    expect(kinds.filter((k) => k === 'bytes').length).toBeGreaterThan(3);
+    expect(kinds[kinds.length - 1]).toBe('records');
+    const records = await all(sheet); // also compares the byte-chunk path with the plain one
+    expect(records.map((r) => r.rowNumber)).toEqual(Array.from({ length: 46 }, (_, i) => i + 2));
+    expect(records[39]?.cells[6]).toBe('机关\n二处');
+    expect(records[40]?.cells[2]).toBe('文号x');
+    expect(records[45]?.cells[0]).toBe('丙4');
   });
 
   it('yields chunks of the requested size', async () => {

@@ -1,0 +1,98 @@
+import type { CsvDialect } from './dialect.js';
+
+/**
+ * Encodings in which the quote, the delimiters and the line-break bytes never occur inside a multi-byte
+ * character (every byte of a UTF-8 or GB18030/GBK sequence after the first is ≥ 0x30 and none is 0x3B
+ * `;` or 0x22 `"`), so record ends can be found in the bytes without decoding them.
+ */
+const BYTE_SAFE = new Set(['utf-8', 'gb18030', 'gbk', 'gb2312']);
+
+export function byteScanSafe(encoding: string): boolean {
+  return BYTE_SAFE.has(encoding);
+}
+
+/** Where the complete records of a buffer end. */
+export interface RecordBounds {
+  /** Offset just past the last complete record (after its line break); 0 if none is complete. */
+  end: number;
+  /** Records in [0, end): every line break outside quotes ends one, an empty line included. */
+  records: number;
+  /**
+   * A quote the strict rules below do not settle (a closing quote followed by anything but the
+   * delimiter or a line break) in the record starting at `end`: the caller leaves such text to the
+   * full splitter, which knows papaparse's tolerances and reports what is wrong.
+   */
+  irregular: boolean;
+}
+
+const QUOTE = 0x22;
+const LF = 0x0a;
+const CR = 0x0d;
+
+/**
+ * Finds the record ends in `buf[0, length)` (which starts at a record start), as the CSV splitter would
+ * split the decoded text when every quote is regular: a field opening with `"` runs to the `"` that is
+ * not doubled, which must be followed by the delimiter or a line break; a quote inside an unquoted field
+ * is text. The last record may be incomplete (it is not counted); a buffer ending in the middle of a
+ * quoted field just has no record end after that field's start. Cost: one pass over the bytes.
+ */
+export function scanRecordBounds(buf: Uint8Array, length: number, dialect: CsvDialect): RecordBounds {
+  const delim = dialect.delimiter.charCodeAt(0);
+  // The byte that ends a record, and whether it must be preceded by CR (CRLF files).
+  const crlf = dialect.newline === '\r\n';
+  const eol = dialect.newline === '\r' ? CR : LF;
+  let end = 0;
+  let records = 0;
+  let i = 0;
+  // i is always at the start of a field here.
+  while (i < length) {
+    let c = buf[i] as number;
+    if (c === QUOTE) {
+      // Quoted field: to the quote that is not doubled.
+      let j = i + 1;
+      for (;;) {
+        j = buf.indexOf(QUOTE, j);
+        if (j < 0 || j >= length - 1) return { end, records, irregular: false }; // ends in the buffer's tail
+        if (buf[j + 1] === QUOTE) {
+          j += 2;
+          continue;
+        }
+        break;
+      }
+      const after = buf[j + 1] as number;
+      if (after === delim) {
+        i = j + 2;
+        continue;
+      }
+      if (after === eol && !crlf) {
+        records++;
+        end = i = j + 2;
+        continue;
+      }
+      if (crlf && after === CR) {
+        if (j + 2 >= length) return { end, records, irregular: false };
+        if (buf[j + 2] === LF) {
+          records++;
+          end = i = j + 3;
+          continue;
+        }
+      }
+      return { end, records, irregular: true };
+    }
+    // Unquoted field: to the delimiter or the line break.
+    for (;;) {
+      if (c === delim) {
+        i++;
+        break;
+      }
+      if (c === eol && (!crlf || (i > 0 && buf[i - 1] === CR))) {
+        records++;
+        end = ++i;
+        break;
+      }
+      if (++i >= length) return { end, records, irregular: false };
+      c = buf[i] as number;
+    }
+  }
+  return { end, records, irregular: false };
+}
