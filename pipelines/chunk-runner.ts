@@ -2,7 +2,7 @@ import type { Catalog } from '../src/catalog/types.js';
 import type { ThreadPool } from '../src/executors/thread-pool.js';
 import type { StageContext } from '../src/pipeline.js';
 import { hasError } from '../src/pipeline.js';
-import type { RawRecord } from '../src/source.js';
+import type { CsvBytesChunk, RawRecord } from '../src/source.js';
 import type { Row } from '../src/types.js';
 import { type EncodedStaging, encodeStaging, type StageBatch } from '../src/warehouse/copy-text.js';
 import type { ChunkTask, StageSpec } from './chunk-worker.js';
@@ -27,6 +27,8 @@ export interface ChunkOutput {
 /** Runs the row stages over chunks of one batch. */
 export interface ChunkRunner {
   run(records: RawRecord[], prov: ChunkProvenance): Promise<ChunkOutput>;
+  /** CSV bytes split and numbered where the stages run (runners with threads; the bytes move there). */
+  runBytes?(chunk: CsvBytesChunk, prov: ChunkProvenance): Promise<ChunkOutput>;
   /** Chunks worth having in flight at once (threads); 1 for the inline runner. */
   parallelism?: number;
   close(): Promise<void>;
@@ -53,7 +55,10 @@ export function toRows(records: RawRecord[], prov: ChunkProvenance): Row[] {
   return rows;
 }
 
-export type ChunkRunnerFactory = (ctx: StageContext) => ChunkRunner;
+export type ChunkRunnerFactory = ((ctx: StageContext) => ChunkRunner) & {
+  /** Its runners have runBytes: a reader may hand over CSV bytes instead of records. */
+  takesBytes?: boolean;
+};
 
 /**
  * Splits a processed chunk by outcome. `linkColumn` (the rejection id column, -1 for none): the ids
@@ -109,7 +114,7 @@ export function threadChunkRunner(
   threads: number,
   opts: { encode: boolean } = { encode: true },
 ): ChunkRunnerFactory {
-  return (ctx) => {
+  const factory: ChunkRunnerFactory = (ctx) => {
     const spec: StageSpec = {
       batchKey: `${ctx.catalog.id}|${ctx.county}|${Math.random().toString(36).slice(2)}`,
       catalogId: ctx.catalog.id,
@@ -122,8 +127,11 @@ export function threadChunkRunner(
     };
     return {
       run: (records, prov) => pool.run({ spec, prov, records }),
+      runBytes: (csv, prov) => pool.run({ spec, prov, csv }, [csv.bytes.buffer as ArrayBuffer]),
       parallelism: threads + 1,
       close: async () => {},
     };
   };
+  factory.takesBytes = true;
+  return factory;
 }

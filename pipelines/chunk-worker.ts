@@ -2,12 +2,16 @@
  * Worker-thread task: runs the row stages over one chunk. Each thread loads the catalogs and reference
  * data once and plans the stages once per batch (the spec), so a task carries only its records.
  */
+import { isWorkerThread, move, transferableSymbol, valueSymbol } from 'piscina';
+import { csvChunkSlices } from '../connectors/csv/read-csv.js';
 import { loadCatalogs } from '../src/catalog/load.js';
+import { releaseBuffer } from '../src/executors/thread-pool.js';
 import type { StageContext } from '../src/pipeline.js';
 import { loadReference } from '../src/reference.js';
-import type { RawRecord } from '../src/source.js';
+import type { CsvBytesChunk, RawRecord } from '../src/source.js';
 import { makeSpool } from '../src/spool.js';
 import type { ColumnBinding, CountyDefaults, Row } from '../src/types.js';
+import { Utf8Sink } from '../src/warehouse/copy-text.js';
 import { type ChunkOutput, splitChunk, toRows } from './chunk-runner.js';
 import { rejectionIdColumn } from './rejection-id.js';
 import { makePipeline, type PipelineResult } from './stages.js';
@@ -30,8 +34,10 @@ export interface ChunkTask {
   prov: { batchId: string; file: string; sheet?: string };
   /** The chunk's records … */
   records?: RawRecord[];
-  /** … or where the thread reads them itself (a distributed chunk in the spool: nothing crosses threads). */
+  /** … or where the thread reads them itself (a distributed chunk in the spool: nothing crosses threads) … */
   chunkFile?: { spool: string; batchId: string; chunkNo: number };
+  /** … or CSV bytes the thread decodes, splits and numbers itself (the reader only cut them at record ends). */
+  csv?: CsvBytesChunk;
 }
 
 let catalogs: ReturnType<typeof loadCatalogs> | undefined;
@@ -67,15 +73,49 @@ function pipelineFor(spec: StageSpec): (rows: Row[]) => PipelineResult {
  */
 const SLICE_ROWS = 250;
 
+/**
+ * The task's chunk through the stages. The COPY bytes go back to the calling thread as a transfer (no copy).
+ */
 export default async function runChunk(task: ChunkTask): Promise<ChunkOutput> {
+  let slices: Iterable<RawRecord[]>;
   if (task.chunkFile) {
     const { spool, batchId, chunkNo } = task.chunkFile;
-    return stageChunk(task, await makeSpool(spool).readChunk(batchId, chunkNo));
+    slices = slicesOf(await makeSpool(spool).readChunk(batchId, chunkNo));
+  } else if (task.csv) slices = csvChunkSlices(task.csv);
+  else slices = slicesOf(task.records ?? []);
+  const out = stageChunk(task, slices);
+  if (task.csv) releaseBuffer(task.csv.bytes.buffer);
+  const data = out.staged?.text;
+  // In a pool thread the bytes move to the caller; called directly (tests), the output is returned as is.
+  if (isWorkerThread && data instanceof Uint8Array) {
+    return move(transferring(out, data.buffer as ArrayBuffer) as never) as unknown as ChunkOutput;
   }
-  return stageChunk(task, task.records ?? []);
+  return out;
 }
 
-function stageChunk(task: ChunkTask, input: RawRecord[]): ChunkOutput {
+/** Records a slice at a time, each slice's cells left to the collector once it is taken. */
+function* slicesOf(input: RawRecord[]): Generator<RawRecord[]> {
+  const records = input as Array<RawRecord | undefined>;
+  for (let i = 0; i < records.length; i += SLICE_ROWS) {
+    const slice = records.slice(i, i + SLICE_ROWS) as RawRecord[];
+    records.fill(undefined, i, i + SLICE_ROWS); // the slice's cells are garbage once it is encoded
+    yield slice;
+  }
+}
+
+/** `out` with `buffer` in the transfer list (piscina's Transferable protocol). */
+function transferring(out: ChunkOutput, buffer: ArrayBuffer): object {
+  return {
+    get [transferableSymbol]() {
+      return [buffer];
+    },
+    get [valueSymbol]() {
+      return out;
+    },
+  };
+}
+
+function stageChunk(task: ChunkTask, slices: Iterable<RawRecord[]>): ChunkOutput {
   const { spec, prov } = task;
   const pipeline = pipelineFor(spec);
   const encode = spec.encode
@@ -87,26 +127,29 @@ function stageChunk(task: ChunkTask, input: RawRecord[]): ChunkOutput {
         sheet: prov.sheet ?? null,
       }
     : undefined;
-  const records = input as Array<RawRecord | undefined>;
+  // COPY text is about the size of the CSV it came from, plus the key, the hash and the lineage.
+  const sink = encode ? new Utf8Sink(task.csv ? task.csv.bytes.byteLength * 1.5 : 1 << 20) : null;
   const linkColumn = rejectionIdColumn(spec.headers);
   const parts: ChunkOutput[] = [];
-  for (let i = 0; i < records.length; i += SLICE_ROWS) {
-    const slice = records.slice(i, i + SLICE_ROWS) as RawRecord[];
-    records.fill(undefined, i, i + SLICE_ROWS); // the slice's cells are garbage once it is encoded
+  for (const slice of slices) {
     const result = pipeline(toRows(slice, prov));
-    parts.push(splitChunk(result.rows, result.stageMs, encode, linkColumn));
+    const part = splitChunk(result.rows, result.stageMs, encode, linkColumn);
+    if (sink && part.staged) {
+      sink.add(part.staged.text as string);
+      part.staged.text = '';
+    }
+    parts.push(part);
   }
-  return parts.length === 1 ? (parts[0] as ChunkOutput) : joinParts(parts);
+  return joinParts(parts, sink);
 }
 
-/** One chunk's output from its slices' (in row order). */
-function joinParts(parts: ChunkOutput[]): ChunkOutput {
+/** One chunk's output from its slices' (in row order); the COPY bytes from `sink`. */
+function joinParts(parts: ChunkOutput[], sink: Utf8Sink | null): ChunkOutput {
   const stageMs: Record<string, number> = {};
   const warned: Row[] = [];
   const rejected: Row[] = [];
   const valid: Row[] = [];
   const links: Array<[number, number]> = [];
-  const texts: string[] = [];
   let count = 0;
   let lo = Number.POSITIVE_INFINITY;
   let hi = Number.NEGATIVE_INFINITY;
@@ -119,16 +162,14 @@ function joinParts(parts: ChunkOutput[]): ChunkOutput {
     if (p.valid) for (const r of p.valid) valid.push(r);
     validCount += p.validCount;
     if (p.staged && p.staged.count > 0) {
-      texts.push(p.staged.text);
       count += p.staged.count;
       lo = Math.min(lo, p.staged.lo);
       hi = Math.max(hi, p.staged.hi);
     }
   }
-  const encoded = parts.some((p) => p.staged !== null);
   return {
-    valid: encoded ? null : valid,
-    staged: encoded ? { text: texts.join(''), count, lo, hi } : null,
+    valid: sink ? null : valid,
+    staged: sink ? { text: sink.bytes(), count, lo, hi } : null,
     validCount,
     warned,
     rejected,

@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import path from 'node:path';
+import { decodeCsvChunk } from '../connectors/csv/read-csv.js';
 import { matchHeader } from '../connectors/header.js';
 import { openSource } from '../connectors/open-source.js';
 import type { CatalogSet } from '../src/catalog/load.js';
@@ -13,10 +14,11 @@ import type { Catalog } from '../src/catalog/types.js';
 import type { Clock } from '../src/clock.js';
 import type { GuijiConfig } from '../src/config.js';
 import { type GuijiError, inputError, interruptedError, isGuijiError } from '../src/errors.js';
+import { releaseBuffer } from '../src/executors/thread-pool.js';
 import { newBatchId } from '../src/ids.js';
 import { processOwner } from '../src/owner.js';
 import type { ReferenceData, StageContext } from '../src/pipeline.js';
-import type { MatchedSheet, RawRecord, ReadOptions, SkippedSheet } from '../src/source.js';
+import type { CsvBytesChunk, MatchedSheet, RawRecord, ReadOptions, SkippedSheet } from '../src/source.js';
 import { type BatchSummary, emptyCounts, type Logger, type OutcomeCounts, type Row } from '../src/types.js';
 import {
   type BatchFinish,
@@ -32,6 +34,7 @@ import { deleteBatchRows, saveWarnings } from '../src/warehouse/rejections.js';
 import { resolveCounty, resolveDefaults } from './batch-setup.js';
 import { type ChunkOutput, type ChunkRunner, type ChunkRunnerFactory, inlineChunkRunner } from './chunk-runner.js';
 import { checkLedger, countWarnings, mergeWithDuplicateWarnings, recordMerge, roundMs } from './ledger.js';
+import { rejectionIdColumn } from './rejection-id.js';
 import {
   linkWriter,
   prepareLinkedRecords,
@@ -187,11 +190,14 @@ async function ingestSheet(
   const started = performance.now();
   const sheet = withoutRejectionIdColumn(matched);
   const { catalog } = sheet;
-  const iterator = sheet.records[Symbol.asyncIterator]();
+  // Runners with threads take a large CSV as bytes cut at record ends (the threads split them), unless
+  // its rows carry rejection ids, which are looked up here before the stages.
+  const bytes = sheet.chunks !== undefined && deps.runner?.takesBytes === true && rejectionIdColumn(sheet.headers) < 0;
+  const iterator = (bytes && sheet.chunks ? sheet.chunks : sheet.records)[Symbol.asyncIterator]();
   const tFirst = performance.now();
   const first = await iterator.next();
   const firstReadMs = performance.now() - tFirst;
-  const firstChunk: RawRecord[] = first.done ? [] : first.value;
+  const firstChunk: RawRecord[] = first.done ? [] : asRecords(first.value);
 
   const county =
     opts.ownCounty !== undefined
@@ -272,8 +278,10 @@ async function ingestSheet(
         return;
       }
       let t0 = performance.now();
-      if (out.staged) await stageEncoded(deps.warehouse, catalog, batchInfo.id, out.staged);
-      else if (out.valid) await stageRows(deps.warehouse, catalog, batchInfo, out.valid);
+      if (out.staged) {
+        await stageEncoded(deps.warehouse, catalog, batchInfo.id, out.staged);
+        if (typeof out.staged.text !== 'string') releaseBuffer(out.staged.text.buffer);
+      } else if (out.valid) await stageRows(deps.warehouse, catalog, batchInfo, out.valid);
       stageMs.stage = (stageMs.stage ?? 0) + (performance.now() - t0);
       t0 = performance.now();
       await saveChunkRejections(deps.warehouse, links, out);
@@ -283,14 +291,24 @@ async function ingestSheet(
     const prov = { batchId: batchInfo.id, file: batchInfo.file, sheet: sheet.sheet };
     const limit = Math.max(1, runner.parallelism ?? 1);
 
-    let chunk: RawRecord[] | undefined = firstChunk;
+    let chunk: RawRecord[] | CsvBytesChunk | undefined = firstChunk;
     while (chunk) {
-      if (chunk.length > 0) {
+      let running: Promise<ChunkOutput> | null = null;
+      if (!Array.isArray(chunk)) {
+        // Counted when its rows come back: only the thread knows how many are not empty.
+        running = (runner.runBytes as NonNullable<ChunkRunner['runBytes']>)(chunk, prov).then((out) => {
+          total += out.validCount + out.rejected.length;
+          return out;
+        });
+      } else if (chunk.length > 0) {
         total += chunk.length;
         if (links.column >= 0) {
           await prepareLinkedRecords(deps.warehouse, { ...batchInfo, batchId: batchInfo.id }, sheet.headers, chunk);
         }
-        const done = runner.run(chunk, prov).then((out) => {
+        running = runner.run(chunk, prov);
+      }
+      if (running) {
+        const done = running.then((out) => {
           writes = writes.then(() => handle(out));
           return writes;
         });
@@ -309,7 +327,7 @@ async function ingestSheet(
         throwIfStopped(opts.signal, batchInfo.file, batchId, total);
       }
       const tRead = performance.now();
-      const next = await iterator.next();
+      const next: IteratorResult<RawRecord[] | CsvBytesChunk> = await iterator.next();
       stageMs.read = (stageMs.read ?? 0) + (performance.now() - tRead);
       chunk = next.done ? undefined : next.value;
     }
@@ -383,6 +401,11 @@ async function ingestSheet(
     }
     throw e;
   }
+}
+
+/** A reader's chunk as records (a chunk of CSV bytes decoded here). */
+function asRecords(chunk: RawRecord[] | CsvBytesChunk): RawRecord[] {
+  return Array.isArray(chunk) ? chunk : decodeCsvChunk(chunk);
 }
 
 async function dropBatchLeftovers(wh: Warehouse, catalog: Catalog, batchId: string): Promise<void> {

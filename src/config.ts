@@ -37,6 +37,8 @@ export interface GuijiConfig {
   sources: Record<string, SourceConfig>;
   /** Worker threads for the row stages of large files ($GUIJI_THREADS; default: the machine's cores). */
   threads: number;
+  /** Files larger than this go through the threads ($GUIJI_THREADS_ABOVE_MB, default 8; 0 = every file). */
+  threadsAboveBytes: number;
   /** The config file read, if any. */
   configFile?: string;
   /** Distributed mode (REDIS_URL set): where files are staged for every worker, and queue tuning. */
@@ -123,6 +125,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: LoadConfi
     counties: file.counties ?? {},
     sources: resolveSources(file.sources ?? {}, env),
     threads: threadCount(env.GUIJI_THREADS),
+    threadsAboveBytes: intSetting('GUIJI_THREADS_ABOVE_MB', env.GUIJI_THREADS_ABOVE_MB, 8, 0, 1_000_000) * 1024 * 1024,
     configFile,
     distributed: {
       spool: path.resolve(cwd, nonEmpty(env.GUIJI_SPOOL) ?? path.join(nonEmpty(env.GUIJI_HOME) ?? '.guiji', 'spool')),

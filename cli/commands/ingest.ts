@@ -5,6 +5,7 @@ import type { ChunkOutput, ChunkRunnerFactory } from '../../pipelines/chunk-runn
 import type { ChunkTask } from '../../pipelines/chunk-worker.js';
 import type { FileResult, IngestOptions } from '../../pipelines/ingest.js';
 import { displayHeader } from '../../pipelines/messages.js';
+import type { GuijiConfig } from '../../src/config.js';
 import type { Context } from '../../src/context.js';
 import { inputError } from '../../src/errors.js';
 import type { HeapGovernor } from '../../src/executors/heap-governor.js';
@@ -53,7 +54,7 @@ export async function runIngest(files: string[], opts: IngestCliOptions): Promis
         return;
       }
       if (!readOpts.dryRun) await closeOrphanBatches(ctx);
-      const threads = await threadsFor(files, ctx.config.threads, readOpts.dryRun === true);
+      const threads = await threadsFor(files, ctx.config, readOpts.dryRun === true);
       const stop = onOperatorStop();
       try {
         for (const file of files) {
@@ -120,12 +121,13 @@ function toIngestOptions(opts: IngestCliOptions): IngestOptions {
   };
 }
 
-/** Files above this size get the row stages in worker threads (below it, starting threads costs more than it saves). */
-const THREADS_ABOVE_BYTES = 8 * 1024 * 1024;
-
+/**
+ * Worker threads for the row stages when a file is larger than `threadsAboveBytes` (default 8 MB: below
+ * it, starting threads costs more than it saves).
+ */
 async function threadsFor(
   files: string[],
-  threads: number,
+  config: Pick<GuijiConfig, 'threads' | 'threadsAboveBytes'>,
   dryRun: boolean,
 ): Promise<{ runner: ChunkRunnerFactory; governor: HeapGovernor; close(): Promise<void> } | undefined> {
   const sizes = await Promise.all(
@@ -136,7 +138,8 @@ async function threadsFor(
       ),
     ),
   );
-  const large = files.filter((_, i) => (sizes[i] ?? 0) > THREADS_ABOVE_BYTES);
+  let threads = config.threads;
+  const large = files.filter((_, i) => (sizes[i] ?? 0) > config.threadsAboveBytes);
   if (threads === 0 || large.length === 0) return undefined;
   // A workbook's bottleneck is exceljs on this thread; one stage thread keeps up with it, and a second
   // would only take CPU from the reader (measured: 100k-row xlsx 17.4 s with one, 23.8 s with two).

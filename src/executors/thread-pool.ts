@@ -3,7 +3,8 @@ import { Piscina } from 'piscina';
 
 /** A pool of worker threads running one task module (its default export). */
 export interface ThreadPool<I, O> {
-  run(task: I): Promise<O>;
+  /** `transfer`: buffers of the task moved to the thread, not copied (unusable here afterwards). */
+  run(task: I, transfer?: ArrayBuffer[]): Promise<O>;
   close(): Promise<void>;
 }
 
@@ -37,7 +38,17 @@ export function makeThreadPool<I, O>(taskModule: URL, opts: ThreadPoolOptions = 
     resourceLimits: { maxOldGenerationSizeMb: opts.maxHeapMb ?? 64, maxYoungGenerationSizeMb: opts.youngMb ?? 8 },
   });
   return {
-    run: (task) => piscina.run(task) as Promise<O>,
+    run: (task, transfer) => piscina.run(task, transfer ? { transferList: transfer } : {}) as Promise<O>,
     close: () => piscina.destroy(),
   };
+}
+
+/**
+ * Frees a buffer's memory now rather than at the next full collection: a buffer that lived through a
+ * chunk's work is in the old generation, and its megabyte would wait for a mark-compact (external memory
+ * piled up by tens of MB). Transferring it hands the memory to a new, young buffer, which the next
+ * scavenge frees; the old one is left detached (zero length). Only for buffers nothing reads afterwards.
+ */
+export function releaseBuffer(buffer: ArrayBufferLike): void {
+  if (buffer instanceof ArrayBuffer && buffer.byteLength > 0) structuredClone(buffer, { transfer: [buffer] });
 }

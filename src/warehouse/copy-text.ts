@@ -72,11 +72,46 @@ export interface StageBatch {
 
 /** Rows of one chunk encoded for COPY into the staging table: built where the rows are (a worker thread). */
 export interface EncodedStaging {
-  text: string;
+  /** COPY text, or the same as UTF-8 bytes (a thread's output: bytes cross threads without a copy). */
+  text: string | Uint8Array;
   count: number;
   /** Row-number range of the chunk (a re-stage first deletes it). */
   lo: number;
   hi: number;
+}
+
+/**
+ * COPY text gathered as UTF-8 bytes piece by piece: each piece is encoded as it comes, so the strings
+ * die young (kept until the end, a chunk's text outlived young-generation collections and filled the
+ * old generation) and the bytes can move to another thread without a copy.
+ */
+export class Utf8Sink {
+  private buf: Buffer;
+  private at = 0;
+  private readonly encoder = new TextEncoder();
+
+  constructor(initialBytes = 1 << 20) {
+    this.buf = Buffer.allocUnsafeSlow(Math.max(1024, initialBytes)); // not zero-filled: only what is written is touched
+  }
+
+  add(text: string): void {
+    // A UTF-16 code unit takes at most 3 bytes (a surrogate pair, 2 units, takes 4).
+    const need = this.at + text.length * 3;
+    if (need > this.buf.length) {
+      const bigger = Buffer.allocUnsafeSlow(Math.max(need, this.buf.length * 2));
+      this.buf.copy(bigger, 0, 0, this.at);
+      this.buf = bigger;
+    }
+    this.at += this.encoder.encodeInto(text, this.buf.subarray(this.at)).written;
+  }
+
+  get length(): number {
+    return this.at;
+  }
+
+  bytes(): Uint8Array {
+    return this.buf.subarray(0, this.at);
+  }
 }
 
 /** Staging columns in COPY order (the same order `encodeStaging` writes). */

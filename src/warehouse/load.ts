@@ -41,7 +41,13 @@ export async function stageEncoded(
       const conn = await trx.client.acquireConnection();
       const { default: pgCopy } = await import('pg-copy-streams'); // PostgreSQL only: PGlite never loads it
       const sink = (conn as { query(s: unknown): NodeJS.WritableStream }).query(pgCopy.from(copySql));
-      await pipeline(Readable.from(pieces(enc.text)), sink);
+      const data = enc.text;
+      await pipeline(
+        Readable.from(
+          typeof data === 'string' ? pieces(data) : [Buffer.from(data.buffer, data.byteOffset, data.byteLength)],
+        ),
+        sink,
+      );
     } else {
       await trx.raw(copySql.replace('FROM STDIN', "FROM '/dev/blob'")).options({ blob: new Blob([enc.text]) });
     }

@@ -154,6 +154,40 @@ describeEachWarehouse('guiji ingest', (kind) => {
     expect(Number(rows[0]?.version)).toBe(2);
   });
 
+  it('a CSV split as bytes in worker threads gives the rows, numbers, rejections and warnings of the inline run', async () => {
+    const messy = path.join(FIXTURES, 'county', 'penalty-messy-gbk.csv');
+    // Threads for every file, and chunks of 2 KB: the GBK file is cut into many byte chunks.
+    const threaded = await run(['ingest', messy, '--county', '230184', '--json'], {
+      ...env,
+      GUIJI_THREADS: '2',
+      GUIJI_THREADS_ABOVE_MB: '0',
+      GUIJI_CSV_CHUNK_BYTES: '2048',
+    });
+    const inline = await run(['ingest', messy, '--county', '230184', '--json'], { ...env, GUIJI_THREADS: '0' });
+    expect([threaded.code, inline.code]).toEqual([0, 0]);
+    const [t] = jsonLines(threaded.stdout);
+    const [i] = jsonLines(inline.stdout);
+    if (!t || !i) throw new Error('no summary');
+    expect(sumOutcomes(t)).toBe(t.total);
+    expect(Number(t.inserted) + Number(t.updated)).toBeGreaterThan(0);
+    expect(Number(t.rejected)).toBeGreaterThan(0);
+    // The second run finds the first one's rows: same counts otherwise.
+    expect(i.unchanged).toBe(Number(t.inserted) + Number(t.updated) + Number(t.unchanged));
+    for (const k of ['total', 'duplicate', 'rejected', 'warnings']) expect([k, i[k]]).toEqual([k, t[k]]);
+    const perBatch = async (sql: string, batchId: unknown) =>
+      (await queryWarehouse(kind, env, sql.replace('$1', `'${String(batchId)}'`))).map((r) => JSON.stringify(r));
+    const rejections = 'SELECT row_number, error_codes, cells FROM rejections WHERE batch_id = $1 ORDER BY row_number';
+    const warnings = 'SELECT row_number, issues FROM row_warnings WHERE batch_id = $1 ORDER BY row_number';
+    expect(await perBatch(rejections, t.batchId)).toEqual(await perBatch(rejections, i.batchId));
+    expect(await perBatch(warnings, t.batchId)).toEqual(await perBatch(warnings, i.batchId));
+    const loaded = await queryWarehouse(
+      kind,
+      env,
+      `SELECT count(*)::int AS n FROM admin_penalty WHERE batch_id = '${String(t.batchId)}'`,
+    );
+    expect(loaded[0]?.n).toBe(Number(t.inserted) + Number(t.updated));
+  });
+
   it('--dry-run prints the outcomes with batchId null and writes nothing', async () => {
     const before = await queryWarehouse(kind, env, 'SELECT count(*)::int AS n FROM batches');
     const r = await run(
