@@ -179,10 +179,7 @@ export async function mergeBatch(
         await trx.raw('SET LOCAL jit = off');
         // `cand` is materialised once per chunk: keep it in memory rather than in temp files.
         await trx.raw("SET LOCAL work_mem = '256MB'");
-        const r = (await trx.raw(mergeSql, [batchId, from, to, batchId, batchId, from, to])).rows[0] as Record<
-          string,
-          unknown
-        >;
+        const r = (await trx.raw(mergeSql, { batch: batchId, from, to })).rows[0] as Record<string, unknown>;
         const n = num(r.winners);
         if (n === 0) return 0;
         const inserted = num(r.inserted);
@@ -274,10 +271,12 @@ async function clearStaged(wh: Warehouse, S: string, batchId: string): Promise<v
 }
 
 /**
- * One statement per chunk (bindings: batch, from, to, batch, batch, from, to). `cand` holds the range's
- * winners that are new or changed; `hist` archives the versions they replace (data-modifying CTEs see
- * the snapshot before the upsert, so it copies the old version); `up` upserts, and `xmax = 0` on the
- * returned row tells an insert from an update.
+ * One statement per chunk (named bindings: batch, from, to). `hist` archives the current version of every
+ * record a staged row of the range changes (data-modifying CTEs all see the snapshot before the statement,
+ * so it copies the old version); `up` upserts the range's staged rows that are new or changed — an
+ * unchanged row is filtered out before it reaches ON CONFLICT, which would lock (write) its row — and
+ * `xmax = 0` on the returned row tells an insert from an update. The staged rows are read by the range
+ * twice rather than materialised once: copying every wide row into a CTE cost more (measured ~8 %).
  */
 export function mergeStatement(catalog: Catalog): string {
   const t = catalogTables(catalog);
@@ -299,17 +298,17 @@ export function mergeStatement(catalog: Catalog): string {
     '"first_loaded_at"',
     '"updated_at"',
   ];
-  const fromCand = [
-    'c.record_key',
-    ...fields.map((f) => `c.${f}`),
-    'c.subject_key',
-    'c.content_hash',
+  const fromStaged = [
+    's.record_key',
+    ...fields.map((f) => `s.${f}`),
+    's.subject_key',
+    's.content_hash',
     '1',
-    'c.county',
-    'c.batch_id',
-    'c.source_file',
-    'c.source_sheet',
-    'c.row_number',
+    's.county',
+    's.batch_id',
+    's.source_file',
+    's.source_sheet',
+    's.row_number',
     'now()',
     'now()',
   ];
@@ -323,22 +322,20 @@ export function mergeStatement(catalog: Catalog): string {
     '"source_sheet"',
     '"source_row"',
   ].map((c) => `${c} = excluded.${c}`);
-  return `WITH cand AS MATERIALIZED (
-  SELECT s.*, t.record_key IS NOT NULL AS existed FROM ${S} s LEFT JOIN ${M} t ON t.record_key = s.record_key
-  WHERE s.batch_id = ? AND s.row_number BETWEEN ? AND ?
-    AND (t.record_key IS NULL OR t.content_hash <> s.content_hash)
-),
-hist AS (
+  const inRange = 's.batch_id = :batch AND s.row_number BETWEEN :from AND :to';
+  return `WITH hist AS (
   INSERT INTO ${H} (${mainCols.join(', ')}, "superseded_at", "superseded_by_batch")
-  SELECT ${mainCols.map((c) => `t.${c}`).join(', ')}, now(), ?
-  FROM cand c JOIN ${M} t ON t.record_key = c.record_key
-  WHERE c.existed
+  SELECT ${mainCols.map((c) => `t.${c}`).join(', ')}, now(), :batch
+  FROM ${S} s JOIN ${M} t ON t.record_key = s.record_key
+  WHERE ${inRange} AND t.content_hash <> s.content_hash
   ON CONFLICT (record_key, version) DO NOTHING
   RETURNING 1
 ),
 up AS (
   INSERT INTO ${M} AS t (${mainCols.join(', ')})
-  SELECT ${fromCand.join(', ')} FROM cand c
+  SELECT ${fromStaged.join(', ')} FROM ${S} s
+  WHERE ${inRange}
+    AND NOT EXISTS (SELECT 1 FROM ${M} u WHERE u.record_key = s.record_key AND u.content_hash = s.content_hash)
   ON CONFLICT (record_key) DO UPDATE SET ${overwrite.join(', ')}, "version" = t.version + 1, "updated_at" = now()
   WHERE t.content_hash IS DISTINCT FROM excluded.content_hash
   RETURNING (t.xmax = 0) AS ins
@@ -346,7 +343,7 @@ up AS (
 SELECT count(*) FILTER (WHERE ins) AS inserted,
        count(*) FILTER (WHERE NOT ins) AS updated,
        (SELECT count(*) FROM hist) AS archived,
-       (SELECT count(*) FROM ${S} WHERE batch_id = ? AND row_number BETWEEN ? AND ?) AS winners
+       (SELECT count(*) FROM ${S} s WHERE ${inRange}) AS winners
 FROM up`;
 }
 
