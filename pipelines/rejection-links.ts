@@ -107,7 +107,11 @@ export function linkWriter(
  * A chunk's rejected rows (into their original rejection when they carry a usable id, else as new
  * rejections) and the links of its loaded rows. Pass the chunk's transaction in `wh`.
  */
-export async function saveChunkRejections(wh: Warehouse, w: LinkWriter, out: ChunkOutput): Promise<void> {
+export async function saveChunkRejections(
+  wh: Warehouse,
+  w: LinkWriter,
+  out: Pick<ChunkOutput, 'rejected' | 'links'>,
+): Promise<void> {
   let rest: Row[] = out.rejected;
   if (w.column >= 0 && !w.defer) {
     const items: Resubmission[] = [];
