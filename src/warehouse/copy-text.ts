@@ -95,14 +95,17 @@ export class Utf8Sink {
   }
 
   add(text: string): void {
-    // A UTF-16 code unit takes at most 3 bytes (a surrogate pair, 2 units, takes 4).
-    const need = this.at + text.length * 3;
-    if (need > this.buf.length) {
-      const bigger = Buffer.allocUnsafeSlow(Math.max(need, this.buf.length * 2));
+    let from = 0;
+    for (;;) {
+      const r = this.encoder.encodeInto(from === 0 ? text : text.substring(from), this.buf.subarray(this.at));
+      this.at += r.written;
+      from += r.read;
+      if (from >= text.length) return;
+      // Out of room (rare when the first size is right): twice the size, the written part copied over.
+      const bigger = Buffer.allocUnsafeSlow(this.buf.length * 2);
       this.buf.copy(bigger, 0, 0, this.at);
       this.buf = bigger;
     }
-    this.at += this.encoder.encodeInto(text, this.buf.subarray(this.at)).written;
   }
 
   get length(): number {
