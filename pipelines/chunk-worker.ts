@@ -77,13 +77,15 @@ const SLICE_ROWS = 250;
  * The task's chunk through the stages. The COPY bytes go back to the calling thread as a transfer (no copy).
  */
 export default async function runChunk(task: ChunkTask): Promise<ChunkOutput> {
-  let slices: Iterable<RawRecord[]>;
+  let input: RawRecord[] | CsvBytesChunk;
   if (task.chunkFile) {
     const { spool, batchId, chunkNo } = task.chunkFile;
-    slices = slicesOf(await makeSpool(spool).readChunk(batchId, chunkNo));
-  } else if (task.csv) slices = csvChunkSlices(task.csv);
-  else slices = slicesOf(task.records ?? []);
-  const out = stageChunk(task, slices);
+    input = await makeSpool(spool).readChunk(batchId, chunkNo);
+  } else input = task.csv ?? task.records ?? [];
+  const bytes = Array.isArray(input) ? null : input.bytes;
+  // COPY text is about 1.3 times the CSV it came from (the key, the hash and the lineage added).
+  const slices = Array.isArray(input) ? slicesOf(input) : csvChunkSlices(input);
+  const out = stageChunk(task, slices, bytes ? bytes.byteLength * 1.5 : 1 << 20);
   if (task.csv) releaseBuffer(task.csv.bytes.buffer);
   const data = out.staged?.text;
   // In a pool thread the bytes move to the caller; called directly (tests), the output is returned as is.
@@ -115,7 +117,7 @@ function transferring(out: ChunkOutput, buffer: ArrayBuffer): object {
   };
 }
 
-function stageChunk(task: ChunkTask, slices: Iterable<RawRecord[]>): ChunkOutput {
+function stageChunk(task: ChunkTask, slices: Iterable<RawRecord[]>, copyBytes: number): ChunkOutput {
   const { spec, prov } = task;
   const pipeline = pipelineFor(spec);
   const encode = spec.encode
@@ -128,7 +130,7 @@ function stageChunk(task: ChunkTask, slices: Iterable<RawRecord[]>): ChunkOutput
       }
     : undefined;
   // COPY text is about the size of the CSV it came from, plus the key, the hash and the lineage.
-  const sink = encode ? new Utf8Sink(task.csv ? task.csv.bytes.byteLength * 1.5 : 1 << 20) : null;
+  const sink = encode ? new Utf8Sink(copyBytes) : null;
   const linkColumn = rejectionIdColumn(spec.headers);
   const parts: ChunkOutput[] = [];
   for (const slice of slices) {

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import path from 'node:path';
-import { decodeCsvChunk } from '../connectors/csv/read-csv.js';
+import { chunkRecords } from '../connectors/csv/read-csv.js';
 import { matchHeader } from '../connectors/header.js';
 import { openSource } from '../connectors/open-source.js';
 import type { CatalogSet } from '../src/catalog/load.js';
@@ -200,7 +200,7 @@ async function ingestSheet(
   const tFirst = performance.now();
   const first = await iterator.next();
   const firstReadMs = performance.now() - tFirst;
-  const firstChunk: RawRecord[] = first.done ? [] : asRecords(first.value);
+  const firstChunk: RawRecord[] = first.done ? [] : chunkRecords(first.value);
 
   const county =
     opts.ownCounty !== undefined
@@ -418,11 +418,6 @@ async function ingestSheet(
     }
     throw e;
   }
-}
-
-/** A reader's chunk as records (a chunk of CSV bytes decoded here). */
-function asRecords(chunk: RawRecord[] | CsvBytesChunk): RawRecord[] {
-  return Array.isArray(chunk) ? chunk : decodeCsvChunk(chunk);
 }
 
 async function dropBatchLeftovers(wh: Warehouse, catalog: Catalog, batchId: string): Promise<void> {

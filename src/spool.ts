@@ -1,7 +1,8 @@
 /**
  * The spool: a folder every worker can read (a local folder on one machine, a shared mount across
  * machines). Submitted files are copied in under their SHA-256 (the clerk's file name never becomes a
- * path), and a collected batch's chunks are written there as JSON files that chunk jobs read.
+ * path), and a collected batch's chunks are written there as files that chunk jobs read: records as JSON,
+ * or a CSV's bytes as they were in the file after a line of JSON saying how to split and number them.
  * Writes go to a temporary name first and are renamed into place, so a reader never sees half a file.
  */
 import { createHash, randomBytes } from 'node:crypto';
@@ -9,7 +10,7 @@ import { createReadStream } from 'node:fs';
 import { copyFile, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { internalError } from './errors.js';
-import type { RawRecord } from './source.js';
+import type { CsvBytesChunk, RawRecord } from './source.js';
 
 const BATCH_ID = /^[0-9A-Za-z][0-9A-Za-z._-]{0,80}$/;
 const SPOOL_NAME = /^in\/[0-9a-f]{64}(\.[a-z0-9]{1,5})?$/;
@@ -21,8 +22,8 @@ export interface Spool {
   /** Absolute path of a spool-relative path written by `put` (checked: nothing outside the spool). */
   resolve(spoolPath: string): string;
   remove(spoolPath: string): Promise<void>;
-  writeChunk(batchId: string, chunkNo: number, records: RawRecord[]): Promise<void>;
-  readChunk(batchId: string, chunkNo: number): Promise<RawRecord[]>;
+  writeChunk(batchId: string, chunkNo: number, chunk: RawRecord[] | CsvBytesChunk): Promise<void>;
+  readChunk(batchId: string, chunkNo: number): Promise<RawRecord[] | CsvBytesChunk>;
   hasChunk(batchId: string, chunkNo: number): Promise<boolean>;
   removeChunk(batchId: string, chunkNo: number): Promise<void>;
   removeBatch(batchId: string): Promise<void>;
@@ -50,10 +51,10 @@ export function makeSpool(root: string): Spool {
     }
     return path.join(root, spoolPath);
   };
-  const atomicWrite = async (target: string, data: string) => {
+  const atomicWrite = async (target: string, data: string | Uint8Array[]) => {
     await mkdir(path.dirname(target), { recursive: true });
     const tmp = `${target}.${randomBytes(4).toString('hex')}.tmp`;
-    await writeFile(tmp, data);
+    await writeFile(tmp, typeof data === 'string' ? data : Buffer.concat(data));
     await rename(tmp, target);
   };
 
@@ -83,11 +84,22 @@ export function makeSpool(root: string): Spool {
     async remove(spoolPath) {
       await rm(resolve(spoolPath), { force: true });
     },
-    async writeChunk(batchId, n, records) {
-      await atomicWrite(chunkFile(batchId, n), JSON.stringify(encodeDates(records)));
+    async writeChunk(batchId, n, chunk) {
+      if (Array.isArray(chunk)) {
+        await atomicWrite(chunkFile(batchId, n), JSON.stringify(encodeDates(chunk)));
+        return;
+      }
+      const { bytes, ...meta } = chunk;
+      await atomicWrite(chunkFile(batchId, n), [Buffer.from(`${JSON.stringify({ csv: meta })}\n`), bytes]);
     },
     async readChunk(batchId, n) {
-      const parsed = JSON.parse(await readFile(chunkFile(batchId, n), 'utf8')) as ChunkFile;
+      const data = await readFile(chunkFile(batchId, n));
+      if (data[0] === 0x7b && data.subarray(0, 7).toString() === '{"csv":') {
+        const nl = data.indexOf(0x0a);
+        const { csv } = JSON.parse(data.subarray(0, nl).toString('utf8')) as { csv: Omit<CsvBytesChunk, 'bytes'> };
+        return { ...csv, bytes: data.subarray(nl + 1) };
+      }
+      const parsed = JSON.parse(data.toString('utf8')) as ChunkFile;
       return parsed.dates ? decodeDates(parsed.records) : parsed.records;
     },
     async hasChunk(batchId, n) {

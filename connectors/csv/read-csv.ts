@@ -16,14 +16,17 @@ const PREFIX_BYTES = 1 << 20;
 /** Bytes read per step of the main pass. */
 const READ_BYTES = 1 << 20;
 const DEFAULT_CHUNK = 2000;
-/** Bytes per chunk handed to a thread as bytes (about 2,000 rows of a typical export). */
-const CHUNK_BYTES = 1 << 20;
+/** Bytes per record assumed when a chunk of about N records is cut as bytes (N = 2,000: 1 MB). */
+const BYTES_PER_RECORD = 512;
 /** Bytes decoded and split at once within a chunk (about 120 rows). */
 const SLICE_BYTES = 64 << 10;
-/** GUIJI_CSV_CHUNK_BYTES: smaller chunks in tests, to cut files of a few rows into several chunks. */
-function chunkBytesSetting(): number {
+/**
+ * Bytes per chunk of about `records` records; GUIJI_CSV_CHUNK_BYTES sets it (tests: to cut files of a few
+ * rows into several chunks).
+ */
+function chunkBytesFor(records: number): number {
   const n = Number(process.env.GUIJI_CSV_CHUNK_BYTES);
-  return Number.isInteger(n) && n >= 64 ? n : CHUNK_BYTES;
+  return Number.isInteger(n) && n >= 64 ? n : records * BYTES_PER_RECORD;
 }
 /** One record longer than this is left to the splitter (it salvages a quote that never closes). */
 const MAX_RECORD_BYTES = 16 << 20;
@@ -188,6 +191,11 @@ export function decodeCsvChunk(chunk: CsvBytesChunk): RawRecord[] {
   return out;
 }
 
+/** A reader's chunk as records: a chunk of CSV bytes decoded here, records as they are. */
+export function chunkRecords(chunk: RawRecord[] | CsvBytesChunk): RawRecord[] {
+  return Array.isArray(chunk) ? chunk : decodeCsvChunk(chunk);
+}
+
 /**
  * decodeCsvChunk a slice of about `sliceBytes` at a time, so that only one slice's strings are alive
  * while its rows go through the stages (a whole chunk's cells alive at once outlive young-generation
@@ -245,7 +253,7 @@ export async function* readCsvChunks(
   skipRecords: number,
   width: number,
   file = basename(path),
-  chunkBytes = CHUNK_BYTES,
+  chunkBytes = DEFAULT_CHUNK * BYTES_PER_RECORD,
 ): AsyncGenerator<RawRecord[] | CsvBytesChunk> {
   const fh = await open(path, 'r');
   const chunkOf = (bytes: Uint8Array, base: number, records: number | null): CsvBytesChunk => ({
@@ -372,7 +380,14 @@ export async function openCsv(
       ? {
           chunks: {
             [Symbol.asyncIterator]: () =>
-              readCsvChunks(path, format, headerRowIndex + 1, match.headers.length, file, chunkBytesSetting()),
+              readCsvChunks(
+                path,
+                format,
+                headerRowIndex + 1,
+                match.headers.length,
+                file,
+                chunkBytesFor(opts.chunkSize ?? DEFAULT_CHUNK),
+              ),
           },
         }
       : {}),

@@ -6,9 +6,10 @@
  * done (chunking is deterministic for the same file).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { chunkRecords } from '../../connectors/csv/read-csv.js';
 import { openSource } from '../../connectors/open-source.js';
 import { type GuijiError, inputError, isGuijiError } from '../../src/errors.js';
-import type { MatchedSheet, RawRecord, SheetEvent } from '../../src/source.js';
+import type { CsvBytesChunk, MatchedSheet, RawRecord, SheetEvent } from '../../src/source.js';
 import { type FrozenContext, openChunkedBatch, setBatchCollected } from '../../src/warehouse/batches.js';
 import { addChunk, chunkStatus, pendingChunkCount } from '../../src/warehouse/chunks.js';
 import {
@@ -20,6 +21,7 @@ import {
 } from '../../src/warehouse/requests.js';
 import { commitSyncCursor, recordSyncFailure } from '../../src/warehouse/sync-state.js';
 import { resolveCounty, resolveDefaults } from '../batch-setup.js';
+import { rejectionIdColumn } from '../rejection-id.js';
 import { prepareLinkedRecords, withoutRejectionIdColumn } from '../rejection-links.js';
 import type { FlowDeps, SyncOpening } from './deps.js';
 
@@ -144,9 +146,12 @@ async function collectSheet(
   onProgress?: (rows: number) => void,
 ): Promise<void> {
   const sheet = withoutRejectionIdColumn(matched);
-  const iterator = sheet.records[Symbol.asyncIterator]();
+  // A CSV goes into the spool as bytes cut at record ends (the workers split them), unless its rows carry
+  // rejection ids, which are looked up here, where the records are.
+  const bytes = sheet.chunks !== undefined && rejectionIdColumn(sheet.headers) < 0;
+  const iterator = (bytes && sheet.chunks ? sheet.chunks : sheet.records)[Symbol.asyncIterator]();
   const first = await iterator.next();
-  const firstChunk: RawRecord[] = first.done ? [] : first.value;
+  const firstChunk: RawRecord[] = first.done ? [] : chunkRecords(first.value);
 
   const county = resolveCounty(deps, sheet, firstChunk, request.options.county);
   const defaults = resolveDefaults(deps, sheet, county);
@@ -179,39 +184,54 @@ async function collectSheet(
   const { maxChunksInFlight } = deps.config.distributed;
   let chunkNo = 0;
   let total = 0;
-  let chunk: RawRecord[] | undefined = firstChunk;
+  let chunk: RawRecord[] | CsvBytesChunk | undefined = firstChunk;
   while (chunk) {
-    if (chunk.length > 0) {
+    const span = chunkSpan(chunk);
+    if (span) {
       const ref = { batchId, chunkNo };
-      total += chunk.length;
+      total += span.rows;
       const status = await chunkStatus(deps.warehouse, ref);
       if (status !== 'done') {
         await waitForRoom(deps, batchId, maxChunksInFlight);
         // Masked cells restored and unusable rejection ids warned here, where the records are.
-        await prepareLinkedRecords(
-          deps.warehouse,
-          { batchId, catalog: sheet.catalog.id, county },
-          sheet.headers,
-          chunk,
-        );
+        if (Array.isArray(chunk)) {
+          await prepareLinkedRecords(
+            deps.warehouse,
+            { batchId, catalog: sheet.catalog.id, county },
+            sheet.headers,
+            chunk,
+          );
+        }
         await deps.spool.writeChunk(batchId, chunkNo, chunk);
-        await addChunk(deps.warehouse, {
-          ...ref,
-          firstRow: (chunk[0] as RawRecord).rowNumber,
-          lastRow: (chunk[chunk.length - 1] as RawRecord).rowNumber,
-          rows: chunk.length,
-        });
+        await addChunk(deps.warehouse, { ...ref, ...span });
         await deps.enqueue.chunk(batchId, chunkNo);
       }
       chunkNo++;
       onProgress?.(total);
     }
-    const next = await iterator.next();
+    const next: IteratorResult<RawRecord[] | CsvBytesChunk> = await iterator.next();
     chunk = next.done ? undefined : next.value;
   }
   await setBatchCollected(deps.warehouse, batchId, chunkNo, total);
   log.info({ batchId, chunks: chunkNo, total }, 'batch collected');
   if ((await pendingChunkCount(deps.warehouse, batchId)) === 0) await deps.enqueue.finalize(batchId);
+}
+
+/**
+ * Where a chunk's rows are and how many: exact for records; for CSV bytes, the records the byte scan
+ * counted (empty lines included; the chunk's job records the exact number when it splits them). Null for
+ * a chunk with nothing in it.
+ */
+function chunkSpan(chunk: RawRecord[] | CsvBytesChunk): { firstRow: number; lastRow: number; rows: number } | null {
+  if (Array.isArray(chunk)) {
+    if (chunk.length === 0) return null;
+    const rows = chunk.length;
+    return { firstRow: (chunk[0] as RawRecord).rowNumber, lastRow: (chunk[rows - 1] as RawRecord).rowNumber, rows };
+  }
+  if (chunk.bytes.byteLength === 0) return null;
+  // The file's last bytes (records: null) hold at least one record.
+  const rows = Math.max(1, chunk.records ?? 1);
+  return { firstRow: chunk.base + 1, lastRow: chunk.base + rows, rows };
 }
 
 /** Back-pressure: wait while the batch already has `limit` chunks waiting or running. */

@@ -33,7 +33,9 @@ export async function finalizeBatch(deps: FlowDeps, batchId: string): Promise<Fi
   const counts = emptyCounts();
   recordMerge(counts, merged);
   counts.rejected = totals.rejected;
-  checkLedger(counts, batch.total, batchId);
+  // Every chunk is done: their rows are exact now (a chunk of CSV bytes counted its rows when split).
+  const total = totals.rows;
+  checkLedger(counts, total, batchId);
   const warnings = totals.warnings + merged.duplicateWarnings.length;
 
   const request = batch.requestId ? await getRequest(deps.warehouse, batch.requestId) : undefined;
@@ -42,7 +44,7 @@ export async function finalizeBatch(deps: FlowDeps, batchId: string): Promise<Fi
     const ok = await finishBatch(
       trx,
       batchId,
-      { counts, total: batch.total, warnings, stageMs: roundMs({ ...totals.stageMs, merge: mergeMs }) },
+      { counts, total, warnings, stageMs: roundMs({ ...totals.stageMs, merge: mergeMs }) },
       'done',
     );
     // The rejections its rows carried ids of are fixed by this batch, with the batch.
@@ -51,13 +53,13 @@ export async function finalizeBatch(deps: FlowDeps, batchId: string): Promise<Fi
       await commitSyncCursor(trx, request.options.source, {
         cursor: request.options.upTo ?? null,
         batchId,
-        rows: batch.total,
+        rows: total,
       });
     }
     return ok;
   });
   if (!closed) return 'already';
-  log.info({ ...counts, total: batch.total, warnings }, 'batch done');
+  log.info({ ...counts, total, warnings }, 'batch done');
   await deps.spool.removeBatch(batchId);
   if (batch.requestId) await settleRequest(deps, batch.requestId);
   return 'done';

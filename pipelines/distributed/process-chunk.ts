@@ -3,6 +3,7 @@
  * staging, its rejected rows and warnings into their tables, and the chunk marked done. A worker killed
  * half-way leaves nothing; a second run of a done chunk changes nothing. The merge waits for finalize.
  */
+import { chunkRecords } from '../../connectors/csv/read-csv.js';
 import type { Catalog } from '../../src/catalog/types.js';
 import { internalError } from '../../src/errors.js';
 import type { ThreadPool } from '../../src/executors/thread-pool.js';
@@ -106,7 +107,8 @@ export function makeChunkProcessor(deps: FlowDeps, threads?: ThreadPool<ChunkTas
         })
         .catch(missing);
     } else {
-      const records = await deps.spool.readChunk(batchId, chunkNo).catch(missing);
+      const chunk = await deps.spool.readChunk(batchId, chunkNo).catch(missing);
+      const records = chunkRecords(chunk);
       const result = p.run(toRows(records, prov));
       out = splitChunk(result.rows, result.stageMs, undefined, rejectionIdColumn(p.batch.context?.headers ?? []));
     }
@@ -129,6 +131,7 @@ export function makeChunkProcessor(deps: FlowDeps, threads?: ThreadPool<ChunkTas
       await saveWarnings(trx, batchId, out.warned);
       await markChunkDone(trx, {
         ...ref,
+        rows: out.validCount + out.rejected.length,
         rejected: out.rejected.length,
         warnings: countWarnings(out.warned),
         stageMs: roundMs({ ...out.stageMs, stage: performance.now() - tLoad }),

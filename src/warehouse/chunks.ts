@@ -17,6 +17,8 @@ export interface NewChunk extends ChunkRef {
 }
 
 export interface ChunkDone extends ChunkRef {
+  /** Rows the chunk held (a chunk of CSV bytes knows it only once split: its count at collect is an estimate). */
+  rows: number;
   rejected: number;
   warnings: number;
   stageMs: Record<string, number>;
@@ -51,10 +53,10 @@ export async function lockChunk(trx: Warehouse, c: ChunkRef): Promise<'pending' 
 
 export async function markChunkDone(trx: Warehouse, c: ChunkDone): Promise<void> {
   await trx.knex.raw(
-    `UPDATE batch_chunks SET status = 'done', rejected = ?, warnings = ?, stage_ms = ?::jsonb, worker = ?,
+    `UPDATE batch_chunks SET status = 'done', rows = ?, rejected = ?, warnings = ?, stage_ms = ?::jsonb, worker = ?,
        done_at = now()
      WHERE batch_id = ? AND chunk_no = ?`,
-    [c.rejected, c.warnings, JSON.stringify(c.stageMs), c.worker, c.batchId, c.chunkNo],
+    [c.rows, c.rejected, c.warnings, JSON.stringify(c.stageMs), c.worker, c.batchId, c.chunkNo],
   );
 }
 

@@ -39,10 +39,30 @@ describe('spool', () => {
     await spool.writeChunk('20261127T000000Z-abcdef01-1', 0, records);
     const back = await spool.readChunk('20261127T000000Z-abcdef01-1', 0);
     expect(back).toEqual(records);
+    if (!Array.isArray(back)) throw new Error('records expected');
     expect(back[0]?.cells[0]).toBeTypeOf('string');
     expect(back[0]?.cells[1]).toBeInstanceOf(Date);
     await spool.removeBatch('20261127T000000Z-abcdef01-1');
     expect(await spool.hasChunk('20261127T000000Z-abcdef01-1', 0)).toBe(false);
+  });
+
+  it('keeps a chunk of CSV bytes byte for byte, with how to split it', async () => {
+    // GB18030 bytes, a line break and a quote inside a cell: nothing may be re-encoded.
+    const bytes = Buffer.concat([Buffer.from([0xb4, 0xa6, 0xb7, 0xa3]), Buffer.from(',"a\n""b"""\r\n')]);
+    const chunk = {
+      bytes: new Uint8Array(bytes),
+      base: 41,
+      records: 1,
+      format: { encoding: 'gb18030', delimiter: ',' as const, newline: '\r\n' as const },
+      skipRecords: 3,
+      width: 30,
+      file: '县区处罚.csv',
+    };
+    await spool.writeChunk('20261127T000000Z-abcdef01-2', 5, chunk);
+    const back = await spool.readChunk('20261127T000000Z-abcdef01-2', 5);
+    if (Array.isArray(back)) throw new Error('bytes expected');
+    expect(Buffer.from(back.bytes).equals(bytes)).toBe(true);
+    expect({ ...back, bytes: null }).toEqual({ ...chunk, bytes: null });
   });
 
   it('refuses batch ids that could leave the spool', async () => {
