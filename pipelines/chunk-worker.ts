@@ -83,8 +83,8 @@ export default async function runChunk(task: ChunkTask): Promise<ChunkOutput> {
     input = await makeSpool(spool).readChunk(batchId, chunkNo);
   } else input = task.csv ?? task.records ?? [];
   const bytes = Array.isArray(input) ? null : input.bytes;
-  // COPY text is about 1.3 times the CSV it came from (the key, the hash and the lineage added).
   const slices = Array.isArray(input) ? slicesOf(input) : csvChunkSlices(input);
+  // COPY text is about 1.3 times the CSV it came from (the key, the hash and the lineage added).
   const out = stageChunk(task, slices, bytes ? bytes.byteLength * 1.5 : 1 << 20);
   if (task.csv) releaseBuffer(task.csv.bytes.buffer);
   const data = out.staged?.text;
@@ -129,7 +129,6 @@ function stageChunk(task: ChunkTask, slices: Iterable<RawRecord[]>, copyBytes: n
         sheet: prov.sheet ?? null,
       }
     : undefined;
-  // COPY text is about the size of the CSV it came from, plus the key, the hash and the lineage.
   const sink = encode ? new Utf8Sink(copyBytes) : null;
   const linkColumn = rejectionIdColumn(spec.headers);
   const parts: ChunkOutput[] = [];

@@ -48,6 +48,18 @@ function readingUnderWay(): Promise<void> {
   );
 }
 
+/** The running batch has written rejections (they are written a few thousand rows at a time). */
+function rejectionsWritten(): Promise<void> {
+  return waitFor(
+    async () =>
+      (await count(
+        `SELECT count(*) AS n FROM rejections r JOIN batches b ON b.id = r.batch_id WHERE b.status = 'running'`,
+      )) > 0,
+    60_000,
+    'rejections written by the running batch',
+  );
+}
+
 it('stops at the next chunk, marks the batch failed, leaves nothing of it, and skips the files after it', async () => {
   const bg = rig.start(['ingest', '--county', '230184', csv, small]);
   await readingUnderWay();
@@ -102,6 +114,7 @@ it('the same command run again imports the whole file, and only its own rejectio
 it('a batch whose process was killed (SIGKILL) is closed as failed by the next command, with nothing of it left', async () => {
   const bg = rig.start(['ingest', '--county', '230184', csv]);
   await readingUnderWay();
+  await rejectionsWritten();
   const pid = bg.child.pid;
   bg.child.kill('SIGKILL');
   await bg.exited;
