@@ -498,21 +498,36 @@ function ownCounty(deps: IngestDeps, sheet: MatchedSheet, firstChunk: RawRecord[
 
 /** For --dry-run: the outcomes the load would have had, computed without writing. */
 class DryRunLedger {
-  private readonly latest = new Map<string, { hash: string; row: number }>();
+  /** Per key: the last row's hash (the winner so far) and, once the key repeats, how many rows had each hash. */
+  private readonly latest = new Map<string, { hash: string; row: number; seen?: Map<string, number> }>();
   private duplicates = 0;
-  private differs = 0;
 
   add(rows: Row[]): void {
     for (const r of rows) {
       const key = r.key as string;
       const hash = r.hash as string;
       const prev = this.latest.get(key);
-      if (prev) {
-        this.duplicates++;
-        if (prev.hash !== hash) this.differs++;
+      if (!prev) {
+        this.latest.set(key, { hash, row: r.prov.rowNumber });
+        continue;
       }
-      this.latest.set(key, { hash, row: r.prov.rowNumber });
+      this.duplicates++;
+      const seen = prev.seen ?? new Map([[prev.hash, 1]]);
+      seen.set(hash, (seen.get(hash) ?? 0) + 1);
+      this.latest.set(key, { hash, row: r.prov.rowNumber, seen });
     }
+  }
+
+  /** Losers whose content differs from their key's winner (the last row): what the merge warns about. */
+  private differs(): number {
+    let n = 0;
+    for (const { hash, seen } of this.latest.values()) {
+      if (!seen) continue;
+      let rows = 0;
+      for (const c of seen.values()) rows += c;
+      n += rows - (seen.get(hash) ?? 0);
+    }
+    return n;
   }
 
   async resolve(
@@ -533,6 +548,6 @@ class DryRunLedger {
         else updated++;
       }
     }
-    return { inserted, updated, unchanged, duplicate: this.duplicates, duplicateWarnings: this.differs };
+    return { inserted, updated, unchanged, duplicate: this.duplicates, duplicateWarnings: this.differs() };
   }
 }

@@ -216,6 +216,38 @@ describeEachWarehouse('guiji ingest', (kind) => {
     expect(summaries).toHaveLength(1);
     expect(summaries[0]?.file).toBe('penalty-clean.csv');
   });
+
+  it('a dry run predicts the duplicate warnings the run gives: a loser is compared with the winner', async () => {
+    // One record three times: A, then B (other content), then A again. The last row wins; of the two
+    // losers only B differs from it, so one DUPLICATE_DIFFERS (comparing each row with the one before
+    // it would count two).
+    const lines = readFileSync(csv, 'utf8').split(/\r?\n/);
+    const header = (lines[0] ?? '').replace(/^\uFEFF/, '').split(',');
+    const docCol = header.findIndex((h) => h.includes('文号'));
+    const contentCol = header.findIndex((h) => h.includes('处罚内容'));
+    const a = (lines[1] ?? '').split(',');
+    a[docCol] = '哈交罚〔2026〕重复测试1号';
+    const b = [...a];
+    b[contentCol] = `${a[contentCol]}（另一版本）`;
+    const file = path.join(work, 'penalty-repeated.csv');
+    writeFileSync(file, [header.join(','), a.join(','), b.join(','), a.join(',')].join('\n'));
+
+    const dry = jsonLines((await run(['ingest', file, '--county', '230184', '--dry-run', '--json'], env)).stdout)[0];
+    const real = jsonLines((await run(['ingest', file, '--county', '230184', '--json'], env)).stdout)[0];
+    if (!dry || !real) throw new Error('no summary');
+    expect({ duplicate: real.duplicate, inserted: real.inserted }).toEqual({ duplicate: 2, inserted: 1 });
+    expect({ duplicate: dry.duplicate, inserted: dry.inserted, warnings: dry.warnings }).toEqual({
+      duplicate: real.duplicate,
+      inserted: real.inserted,
+      warnings: real.warnings,
+    });
+    const differs = await queryWarehouse(
+      kind,
+      env,
+      `SELECT row_number FROM row_warnings WHERE batch_id = '${String(real.batchId)}' AND issues::text LIKE '%DUPLICATE_DIFFERS%'`,
+    );
+    expect(differs.map((r) => Number(r.row_number))).toEqual([3]);
+  });
 });
 
 describe('guiji on its own (embedded)', () => {
