@@ -230,7 +230,7 @@ function chunkSpan(chunk: RawRecord[] | CsvBytesChunk): { firstRow: number; last
   }
   if (chunk.bytes.byteLength === 0) return null;
   // The file's last bytes (records: null) hold at least one record.
-  const rows = Math.max(1, chunk.records ?? 1);
+  const rows = chunk.records ?? 1;
   return { firstRow: chunk.base + 1, lastRow: chunk.base + rows, rows };
 }
 

@@ -108,10 +108,6 @@ export class Utf8Sink {
     }
   }
 
-  get length(): number {
-    return this.at;
-  }
-
   bytes(): Uint8Array {
     return this.buf.subarray(0, this.at);
   }

@@ -36,33 +36,21 @@ async function count(sql: string, bindings: Array<string | number> = []): Promis
   return Number((r.rows[0] as { n: string | number }).n);
 }
 
-/** Reading is under way once the running batch has staged rows. */
-function readingUnderWay(): Promise<void> {
+/** The running batch has rows in `table` (staged rows, or rejections, which are written 2,000 at a time). */
+function runningBatchHas(table: 'admin_penalty_staging' | 'rejections'): Promise<void> {
   return waitFor(
     async () =>
       (await count(
-        `SELECT count(*) AS n FROM admin_penalty_staging s JOIN batches b ON b.id = s.batch_id WHERE b.status = 'running'`,
+        `SELECT count(*) AS n FROM ${table} x JOIN batches b ON b.id = x.batch_id WHERE b.status = 'running'`,
       )) > 0,
     60_000,
-    'rows staged by the running batch',
-  );
-}
-
-/** The running batch has written rejections (they are written a few thousand rows at a time). */
-function rejectionsWritten(): Promise<void> {
-  return waitFor(
-    async () =>
-      (await count(
-        `SELECT count(*) AS n FROM rejections r JOIN batches b ON b.id = r.batch_id WHERE b.status = 'running'`,
-      )) > 0,
-    60_000,
-    'rejections written by the running batch',
+    `rows in ${table} of the running batch`,
   );
 }
 
 it('stops at the next chunk, marks the batch failed, leaves nothing of it, and skips the files after it', async () => {
   const bg = rig.start(['ingest', '--county', '230184', csv, small]);
-  await readingUnderWay();
+  await runningBatchHas('admin_penalty_staging');
   bg.child.kill('SIGINT');
   const code = await bg.exited;
   const out = bg.output();
@@ -113,8 +101,8 @@ it('the same command run again imports the whole file, and only its own rejectio
 
 it('a batch whose process was killed (SIGKILL) is closed as failed by the next command, with nothing of it left', async () => {
   const bg = rig.start(['ingest', '--county', '230184', csv]);
-  await readingUnderWay();
-  await rejectionsWritten();
+  await runningBatchHas('admin_penalty_staging');
+  await runningBatchHas('rejections');
   const pid = bg.child.pid;
   bg.child.kill('SIGKILL');
   await bg.exited;
