@@ -57,6 +57,8 @@ export interface CsvBytesChunk {
   base: number;
   /** Records in the chunk as the byte scan counted them; null for the file's last bytes. */
   records: number | null;
+  /** Record ends in `bytes` about every 64 KB, as the reader's scan found them (the last is the chunk's end). */
+  slices?: number[];
   format: { encoding: string; delimiter: ',' | ';' | '\t'; newline: '\r\n' | '\n' | '\r' };
   /** Records from the start of the file that are not data (title rows and the header). */
   skipRecords: number;

@@ -8,7 +8,7 @@ import type { Issue } from '../../src/types.js';
 import { candidateCatalogs, describeExpectedHeaders, findHeader, HEADER_SCAN_ROWS } from '../header.js';
 import { canonicalEncoding, detectEncoding, makeDecoder } from './decode.js';
 import { type CsvDialect, detectDialect } from './dialect.js';
-import { byteScanSafe, scanRecordBounds } from './record-bounds.js';
+import { byteScanSafe, scanRecordBounds, scanRecordSlices } from './record-bounds.js';
 import { CsvSplitter, type RecordProblem } from './split.js';
 
 /** Bytes looked at to guess encoding and dialect and to find the header. */
@@ -215,11 +215,17 @@ export function* csvChunkSlices(chunk: CsvBytesChunk, sliceBytes = SLICE_BYTES):
     const rec = numberer.accept(cells, problem);
     if (rec) out.push(rec);
   };
+  // The reader's scan passed the slice ends along; a chunk without them is scanned here, a slice ahead.
+  const given = chunk.records !== null ? chunk.slices : undefined;
+  let nextGiven = 0;
   let pos = 0;
   while (pos < bytes.length) {
     let end = bytes.length;
-    // The file's last bytes (records: null) may hold a quote the scan cannot settle: split them whole.
-    if (chunk.records !== null && end - pos > sliceBytes * 1.5) {
+    if (given) {
+      while (nextGiven < given.length && (given[nextGiven] as number) <= pos) nextGiven++;
+      if (nextGiven < given.length) end = Math.min(end, given[nextGiven] as number);
+    } else if (chunk.records !== null && end - pos > sliceBytes * 1.5) {
+      // The file's last bytes (records: null) may hold a quote the scan cannot settle: split them whole.
       const b = scanRecordBounds(bytes.subarray(pos, pos + sliceBytes), sliceBytes, format);
       if (!b.irregular && b.end > 0) end = pos + b.end;
     }
@@ -256,10 +262,11 @@ export async function* readCsvChunks(
   chunkBytes = DEFAULT_CHUNK * BYTES_PER_RECORD,
 ): AsyncGenerator<RawRecord[] | CsvBytesChunk> {
   const fh = await open(path, 'r');
-  const chunkOf = (bytes: Uint8Array, base: number, records: number | null): CsvBytesChunk => ({
+  const chunkOf = (bytes: Uint8Array, base: number, records: number | null, slices?: number[]): CsvBytesChunk => ({
     bytes,
     base,
     records,
+    ...(slices ? { slices } : {}),
     format,
     skipRecords,
     width,
@@ -284,11 +291,11 @@ export async function* readCsvChunks(
         if (bytesRead === 0) eof = true;
         filled += bytesRead;
       }
-      const b = scanRecordBounds(buf, filled, format);
+      const b = scanRecordSlices(buf, filled, format, SLICE_BYTES);
       if (b.irregular || (b.end === 0 && !eof && buf.length >= MAX_RECORD_BYTES)) {
         // A quote the scan cannot settle, or one record of megabytes (a runaway quote): the splitter
         // takes over from the last record end.
-        if (b.end > 0) yield emit(chunkOf(buf.subarray(0, b.end), base, b.records));
+        if (b.end > 0) yield emit(chunkOf(buf.subarray(0, b.end), base, b.records, b.slices));
         legacyFrom = { offset: offset + b.end, base: base + b.records };
         break;
       }
@@ -303,7 +310,7 @@ export async function* readCsvChunks(
       const rest = filled - b.end;
       const next = eof && rest === 0 ? null : Buffer.allocUnsafeSlow(Math.max(chunkBytes, rest * 2));
       if (next) buf.copy(next, 0, b.end, filled);
-      if (b.end > 0) yield emit(chunkOf(buf.subarray(0, b.end), base, b.records));
+      if (b.end > 0) yield emit(chunkOf(buf.subarray(0, b.end), base, b.records, b.slices));
       base += b.records;
       offset += b.end;
       if (eof) {

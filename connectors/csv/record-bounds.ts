@@ -96,3 +96,41 @@ export function scanRecordBounds(buf: Uint8Array, length: number, dialect: CsvDi
   }
   return { end, records, irregular: false };
 }
+
+/** RecordBounds with the record ends found about every `sliceBytes` on the way. */
+export interface SlicedBounds extends RecordBounds {
+  /** Ascending record ends in (0, end], the last one `end`: pieces that split on their own. */
+  slices: number[];
+}
+
+/**
+ * scanRecordBounds a window of about `sliceBytes` at a time, noting where each window's complete records
+ * end: a reader that scans a chunk anyway hands these ends on, and whoever splits the chunk decodes one
+ * piece at a time without scanning it again. A record longer than a window is scanned to its end.
+ */
+export function scanRecordSlices(
+  buf: Uint8Array,
+  length: number,
+  dialect: CsvDialect,
+  sliceBytes: number,
+): SlicedBounds {
+  const slices: number[] = [];
+  let end = 0;
+  let records = 0;
+  while (end < length) {
+    let lim = Math.min(length, end + sliceBytes);
+    let b = scanRecordBounds(buf.subarray(end, lim), lim - end, dialect);
+    if (b.end === 0 && !b.irregular && lim < length) {
+      lim = length; // no record ends within a window: scan on to the buffer's end
+      b = scanRecordBounds(buf.subarray(end, lim), lim - end, dialect);
+    }
+    if (b.end > 0) {
+      end += b.end;
+      records += b.records;
+      slices.push(end);
+    }
+    if (b.irregular) return { end, records, irregular: true, slices };
+    if (b.end === 0 || lim === length) break;
+  }
+  return { end, records, irregular: false, slices };
+}

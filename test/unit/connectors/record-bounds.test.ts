@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { CsvDialect } from '../../../connectors/csv/dialect.js';
-import { byteScanSafe, scanRecordBounds } from '../../../connectors/csv/record-bounds.js';
+import { byteScanSafe, scanRecordBounds, scanRecordSlices } from '../../../connectors/csv/record-bounds.js';
 
 const LF: CsvDialect = { delimiter: ',', newline: '\n' };
 const CRLF: CsvDialect = { delimiter: ',', newline: '\r\n' };
@@ -64,5 +64,46 @@ describe('scanRecordBounds', () => {
     expect(byteScanSafe('utf-8')).toBe(true);
     expect(byteScanSafe('utf-16le')).toBe(false);
     expect(byteScanSafe('big5')).toBe(false);
+  });
+});
+
+describe('scanRecordSlices', () => {
+  const texts: Array<[string, CsvDialect]> = [
+    ['a,b\n1,2\n3,', LF],
+    ['\n\na,b\n', LF],
+    ['"x\ny","he said ""hi""\n",3\n4,5,6\n', LF],
+    ['a,b\n"x" ,y\n1,2\n', LF],
+    ['a,b\r\nc\nd,e\rf\r\n"q\r\n",1\r\n', CRLF],
+    ['a;"b;c"\r1;2\r', CR],
+    [`${'x'.repeat(40)},"${'long\n'.repeat(12)}"\n1,2\n3,4\n"unfinished`, LF],
+  ];
+
+  it('finds what one scan finds, window by window, for any window size', () => {
+    for (const [text, dialect] of texts) {
+      const buf = Buffer.from(text, 'utf8');
+      const whole = scanRecordBounds(buf, buf.length, dialect);
+      for (let size = 1; size <= buf.length + 1; size++) {
+        const { slices, ...bounds } = scanRecordSlices(buf, buf.length, dialect, size);
+        expect(bounds, `${JSON.stringify(text)} in windows of ${size}`).toEqual(whole);
+        // Every slice ends at a record end, in order, the last at the end of the complete records.
+        expect(slices.at(-1) ?? 0).toBe(whole.end);
+        let from = 0;
+        for (const end of slices) {
+          expect(end).toBeGreaterThan(from);
+          expect(scanRecordBounds(buf.subarray(from, end), end - from, dialect).end).toBe(end - from);
+          from = end;
+        }
+      }
+    }
+  });
+
+  it('cuts a long buffer into pieces of about the window (a record longer than it is one piece)', () => {
+    const row = '张三,91350100M000100Y0A,闽交罚〔2024〕1号\n'; // 51 bytes
+    const buf = Buffer.from(row.repeat(100) + `"${'长'.repeat(100)}"\n` + row.repeat(10), 'utf8');
+    const { slices, records } = scanRecordSlices(buf, buf.length, LF, 256);
+    expect(records).toBe(111);
+    const sizes = slices.map((end, i) => end - (slices[i - 1] ?? 0));
+    expect(sizes.slice(0, 19).every((n) => n > 256 - Buffer.byteLength(row) && n <= 256)).toBe(true);
+    expect(Math.max(...sizes)).toBeGreaterThan(300); // the 303-byte quoted record
   });
 });
