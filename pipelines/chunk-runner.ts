@@ -109,11 +109,7 @@ export const inlineChunkRunner: ChunkRunnerFactory = (ctx) => {
  * The row stages in worker threads (large files): each task carries one chunk's records; the pool is
  * shared by the batches of a process.
  */
-export function threadChunkRunner(
-  pool: ThreadPool<ChunkTask, ChunkOutput>,
-  threads: number,
-  opts: { encode: boolean } = { encode: true },
-): ChunkRunnerFactory {
+export function threadChunkRunner(pool: ThreadPool<ChunkTask, ChunkOutput>, threads: number): ChunkRunnerFactory {
   const factory: ChunkRunnerFactory = (ctx) => {
     const spec: StageSpec = {
       batchKey: `${ctx.catalog.id}|${ctx.county}|${Math.random().toString(36).slice(2)}`,
@@ -123,7 +119,6 @@ export function threadChunkRunner(
       headers: ctx.headers,
       columns: ctx.columns,
       defaults: ctx.defaults,
-      encode: opts.encode,
     };
     return {
       run: (records, prov) => pool.run({ spec, prov, records }),

@@ -25,8 +25,6 @@ export interface StageSpec {
   headers: string[];
   columns: ColumnBinding[];
   defaults: CountyDefaults;
-  /** Encode valid rows for COPY here (false for dry runs, which need the rows). */
-  encode: boolean;
 }
 
 export interface ChunkTask {
@@ -87,7 +85,7 @@ export default async function runChunk(task: ChunkTask): Promise<ChunkOutput> {
   // COPY text is about 1.3 times the CSV it came from (the key, the hash and the lineage added).
   const out = stageChunk(task, slices, bytes ? bytes.byteLength * 1.5 : 1 << 20);
   if (task.csv) releaseBuffer(task.csv.bytes.buffer);
-  const data = out.staged?.text;
+  const data = out.staged?.data;
   // In a pool thread the bytes move to the caller; called directly (tests), the output is returned as is.
   if (isWorkerThread && data instanceof Uint8Array) {
     return move(transferring(out, data.buffer as ArrayBuffer) as never) as unknown as ChunkOutput;
@@ -120,24 +118,22 @@ function transferring(out: ChunkOutput, buffer: ArrayBuffer): object {
 function stageChunk(task: ChunkTask, slices: Iterable<RawRecord[]>, copyBytes: number): ChunkOutput {
   const { spec, prov } = task;
   const pipeline = pipelineFor(spec);
-  const encode = spec.encode
-    ? {
-        catalog: (catalogs ?? loadCatalogs()).get(spec.catalogId),
-        id: prov.batchId,
-        county: spec.county,
-        file: prov.file,
-        sheet: prov.sheet ?? null,
-      }
-    : undefined;
-  const sink = encode ? new Utf8Sink(copyBytes) : null;
+  const encode = {
+    catalog: (catalogs ?? loadCatalogs()).get(spec.catalogId),
+    id: prov.batchId,
+    county: spec.county,
+    file: prov.file,
+    sheet: prov.sheet ?? null,
+  };
+  const sink = new Utf8Sink(copyBytes);
   const linkColumn = rejectionIdColumn(spec.headers);
   const parts: ChunkOutput[] = [];
   for (const slice of slices) {
     const result = pipeline(toRows(slice, prov));
     const part = splitChunk(result.rows, result.stageMs, encode, linkColumn);
-    if (sink && part.staged) {
-      sink.add(part.staged.text as string);
-      part.staged.text = '';
+    if (part.staged) {
+      sink.add(part.staged.data as string);
+      part.staged.data = '';
     }
     parts.push(part);
   }
@@ -145,11 +141,10 @@ function stageChunk(task: ChunkTask, slices: Iterable<RawRecord[]>, copyBytes: n
 }
 
 /** One chunk's output from its slices' (in row order); the COPY bytes from `sink`. */
-function joinParts(parts: ChunkOutput[], sink: Utf8Sink | null): ChunkOutput {
+function joinParts(parts: ChunkOutput[], sink: Utf8Sink): ChunkOutput {
   const stageMs: Record<string, number> = {};
   const warned: Row[] = [];
   const rejected: Row[] = [];
-  const valid: Row[] = [];
   const links: Array<[number, number]> = [];
   let count = 0;
   let lo = Number.POSITIVE_INFINITY;
@@ -160,7 +155,6 @@ function joinParts(parts: ChunkOutput[], sink: Utf8Sink | null): ChunkOutput {
     for (const r of p.warned) warned.push(r);
     for (const r of p.rejected) rejected.push(r);
     for (const l of p.links) links.push(l);
-    if (p.valid) for (const r of p.valid) valid.push(r);
     validCount += p.validCount;
     if (p.staged && p.staged.count > 0) {
       count += p.staged.count;
@@ -169,8 +163,8 @@ function joinParts(parts: ChunkOutput[], sink: Utf8Sink | null): ChunkOutput {
     }
   }
   return {
-    valid: sink ? null : valid,
-    staged: sink ? { text: sink.bytes(), count, lo, hi } : null,
+    valid: null,
+    staged: { data: sink.bytes(), count, lo, hi },
     validCount,
     warned,
     rejected,

@@ -19,7 +19,7 @@ import { newBatchId } from '../src/ids.js';
 import { processOwner } from '../src/owner.js';
 import type { ReferenceData, StageContext } from '../src/pipeline.js';
 import type { CsvBytesChunk, MatchedSheet, RawRecord, ReadOptions, SkippedSheet } from '../src/source.js';
-import { type BatchSummary, emptyCounts, type Logger, type OutcomeCounts, type Row } from '../src/types.js';
+import { type BatchSummary, emptyCounts, type Logger, type Row } from '../src/types.js';
 import {
   type BatchFinish,
   type BatchKind,
@@ -27,7 +27,14 @@ import {
   type FrozenContext,
   finishBatch,
 } from '../src/warehouse/batches.js';
-import { dropStaged, lookupExisting, predictMerge, stageEncoded, stageRows } from '../src/warehouse/load.js';
+import {
+  dropStaged,
+  openScratchStaging,
+  predictMerge,
+  type ScratchStaging,
+  stageEncoded,
+  stageRows,
+} from '../src/warehouse/load.js';
 import type { Warehouse } from '../src/warehouse/open.js';
 import { resolveLinks } from '../src/warehouse/rejection-links.js';
 import { deleteBatchRows, saveWarnings } from '../src/warehouse/rejections.js';
@@ -255,7 +262,9 @@ async function ingestSheet(
   const counts = emptyCounts();
   let total = 0;
   let warnings = 0;
-  const dry = opts.dryRun ? new DryRunLedger() : null;
+  // A dry run stages its valid rows as a run does, into a temporary copy of the staging table that is
+  // discarded at the end, and asks the warehouse what the merge would do (memory stays flat).
+  let dry: ScratchStaging | null = null;
 
   const progress = (phase: IngestProgress['phase']) =>
     deps.onProgress?.({
@@ -268,6 +277,7 @@ async function ingestSheet(
     });
 
   try {
+    if (opts.dryRun) dry = await openScratchStaging(deps.warehouse, catalog);
     // Chunks go to the runner (several in flight when it has threads) while the reader reads on; writes
     // to the warehouse are chained so one COPY runs at a time. Any failure ends the batch.
     let writes: Promise<void> = Promise.resolve();
@@ -276,16 +286,14 @@ async function ingestSheet(
       for (const [k, v] of Object.entries(out.stageMs)) stageMs[k] = (stageMs[k] ?? 0) + v;
       counts.rejected += out.rejected.length;
       warnings += countWarnings(out.warned);
-      if (dry) {
-        dry.add(out.valid ?? []);
-        return;
-      }
       const t0 = performance.now();
+      const into = dry ?? undefined;
       if (out.staged) {
-        await stageEncoded(deps.warehouse, catalog, batchInfo.id, out.staged);
-        if (typeof out.staged.text !== 'string') releaseBuffer(out.staged.text.buffer);
-      } else if (out.valid) await stageRows(deps.warehouse, catalog, batchInfo, out.valid);
+        await stageEncoded(deps.warehouse, catalog, batchInfo.id, out.staged, into);
+        if (typeof out.staged.data !== 'string') releaseBuffer(out.staged.data.buffer);
+      } else if (out.valid) await stageRows(deps.warehouse, catalog, batchInfo, out.valid, into);
       stageMs.stage = (stageMs.stage ?? 0) + (performance.now() - t0);
+      if (dry) return; // nothing of a dry run is kept for review
       for (const r of out.rejected) review.rejected.push(r);
       for (const r of out.warned) review.warned.push(r);
       for (const l of out.links) review.links.push(l);
@@ -353,12 +361,12 @@ async function ingestSheet(
     await runner.close();
 
     if (dry) {
-      const r = await dry.resolve(deps.warehouse, catalog);
-      counts.inserted = r.inserted;
-      counts.updated = r.updated;
-      counts.unchanged = r.unchanged;
-      counts.duplicate = r.duplicate;
-      warnings += r.duplicateWarnings;
+      const p = await predictMerge(deps.warehouse, catalog, batchInfo.id, dry);
+      counts.inserted = p.inserted;
+      counts.updated = p.updated;
+      counts.unchanged = p.unchanged;
+      counts.duplicate = p.duplicate;
+      warnings += p.duplicateWarnings;
     } else if (batchId && hold) {
       // Held: the outcomes the merge would have now; nothing reaches the catalog table until commit.
       const t0 = performance.now();
@@ -417,6 +425,9 @@ async function ingestSheet(
       }
     }
     throw e;
+  } finally {
+    // Rolled back: nothing of a dry run stays in the warehouse.
+    await dry?.discard().catch((err) => log.error({ err }, 'could not discard the dry run scratch table'));
   }
 }
 
@@ -494,60 +505,4 @@ function ownCounty(deps: IngestDeps, sheet: MatchedSheet, firstChunk: RawRecord[
     );
   }
   return found;
-}
-
-/** For --dry-run: the outcomes the load would have had, computed without writing. */
-class DryRunLedger {
-  /** Per key: the last row's hash (the winner so far) and, once the key repeats, how many rows had each hash. */
-  private readonly latest = new Map<string, { hash: string; row: number; seen?: Map<string, number> }>();
-  private duplicates = 0;
-
-  add(rows: Row[]): void {
-    for (const r of rows) {
-      const key = r.key as string;
-      const hash = r.hash as string;
-      const prev = this.latest.get(key);
-      if (!prev) {
-        this.latest.set(key, { hash, row: r.prov.rowNumber });
-        continue;
-      }
-      this.duplicates++;
-      const seen = prev.seen ?? new Map([[prev.hash, 1]]);
-      seen.set(hash, (seen.get(hash) ?? 0) + 1);
-      this.latest.set(key, { hash, row: r.prov.rowNumber, seen });
-    }
-  }
-
-  /** Losers whose content differs from their key's winner (the last row): what the merge warns about. */
-  private differs(): number {
-    let n = 0;
-    for (const { hash, seen } of this.latest.values()) {
-      if (!seen) continue;
-      let rows = 0;
-      for (const c of seen.values()) rows += c;
-      n += rows - (seen.get(hash) ?? 0);
-    }
-    return n;
-  }
-
-  async resolve(
-    wh: Warehouse,
-    catalog: Catalog,
-  ): Promise<Omit<OutcomeCounts, 'rejected'> & { duplicateWarnings: number }> {
-    let inserted = 0;
-    let updated = 0;
-    let unchanged = 0;
-    const keys = [...this.latest.keys()];
-    for (let i = 0; i < keys.length; i += 5000) {
-      const part = keys.slice(i, i + 5000);
-      const existing = await lookupExisting(wh, catalog, part);
-      for (const k of part) {
-        const have = existing.get(k);
-        if (have === undefined) inserted++;
-        else if (have === this.latest.get(k)?.hash) unchanged++;
-        else updated++;
-      }
-    }
-    return { inserted, updated, unchanged, duplicate: this.duplicates, duplicateWarnings: this.differs() };
-  }
 }

@@ -54,7 +54,7 @@ export async function runIngest(files: string[], opts: IngestCliOptions): Promis
         return;
       }
       if (!readOpts.dryRun) await closeOrphanBatches(ctx);
-      const threads = await threadsFor(files, ctx.config, readOpts.dryRun === true);
+      const threads = await threadsFor(files, ctx.config);
       const stop = onOperatorStop();
       try {
         for (const file of files) {
@@ -128,7 +128,6 @@ function toIngestOptions(opts: IngestCliOptions): IngestOptions {
 async function threadsFor(
   files: string[],
   config: Pick<GuijiConfig, 'threads' | 'threadsAboveBytes'>,
-  dryRun: boolean,
 ): Promise<{ runner: ChunkRunnerFactory; governor: HeapGovernor; close(): Promise<void> } | undefined> {
   const sizes = await Promise.all(
     files.map((f) =>
@@ -154,7 +153,7 @@ async function threadsFor(
     threads,
   });
   return {
-    runner: threadChunkRunner(pool, threads, { encode: !dryRun }),
+    runner: threadChunkRunner(pool, threads),
     // exceljs's streaming reader makes garbage fast: collecting at 48 MB spent ~2 s per 100k rows in
     // forced collections; 128 MB keeps a workbook's peak within the bare reader's + 64 MB (bench d). A CSV
     // leaves this thread little garbage (the threads split it): 28 MB took ~20 MB off the peak, same CPU.

@@ -100,7 +100,6 @@ export function makeChunkProcessor(deps: FlowDeps, threads?: ThreadPool<ChunkTas
             headers: ctx.headers,
             columns: ctx.columns,
             defaults: ctx.defaults,
-            encode: true,
           },
           prov,
           chunkFile: { spool: deps.spool.root, batchId, chunkNo },

@@ -72,8 +72,8 @@ export interface StageBatch {
 
 /** Rows of one chunk encoded for COPY into the staging table: built where the rows are (a worker thread). */
 export interface EncodedStaging {
-  /** COPY text, or the same as UTF-8 bytes (a thread's output: bytes cross threads without a copy). */
-  text: string | Uint8Array;
+  /** The COPY text, or the same as UTF-8 bytes (a thread's output: bytes cross threads without a copy). */
+  data: string | Uint8Array;
   count: number;
   /** Row-number range of the chunk (a re-stage first deletes it). */
   lo: number;
@@ -221,7 +221,7 @@ export function encodeStaging(catalog: Catalog, batch: StageBatch, rows: readonl
     cols.length = end;
     lines[r] = cols.join('\t');
   }
-  return { text: rows.length ? lines.join('\n') : '', count: rows.length, lo, hi };
+  return { data: rows.length ? lines.join('\n') : '', count: rows.length, lo, hi };
 }
 
 /**

@@ -15,23 +15,33 @@ export type { StageBatch } from './copy-text.js';
  * range, in the same transaction. PostgreSQL gets COPY FROM STDIN (pg-copy-streams); PGlite gets COPY
  * from a Blob (`/dev/blob`), both in COPY text format.
  */
-export async function stageRows(wh: Warehouse, catalog: Catalog, batch: StageBatch, rows: Row[]): Promise<number> {
+export async function stageRows(
+  wh: Warehouse,
+  catalog: Catalog,
+  batch: StageBatch,
+  rows: Row[],
+  into?: ScratchStaging,
+): Promise<number> {
   if (rows.length === 0) return 0;
-  return stageEncoded(wh, catalog, batch.id, encodeStaging(catalog, batch, rows));
+  return stageEncoded(wh, catalog, batch.id, encodeStaging(catalog, batch, rows), into);
 }
 
-/** Writes rows already encoded by `encodeStaging` (e.g. in a worker thread) into the staging table. */
+/**
+ * Writes rows already encoded by `encodeStaging` (e.g. in a worker thread) into the staging table, or into
+ * a scratch copy of it (`into`, through its own transaction).
+ */
 export async function stageEncoded(
   wh: Warehouse,
   catalog: Catalog,
   batchId: string,
   enc: EncodedStaging,
+  into?: ScratchStaging,
 ): Promise<number> {
   if (enc.count === 0) return 0;
-  const t = catalogTables(catalog);
-  const copySql = `COPY ${ident(t.staging)} (${stagingCopyColumns(catalog).map(ident).join(', ')}) FROM STDIN`;
-  await wh.knex.transaction(async (trx) => {
-    await trx.raw(`DELETE FROM ${ident(t.staging)} WHERE batch_id = ? AND row_number BETWEEN ? AND ?`, [
+  const staging = into?.table ?? catalogTables(catalog).staging;
+  const copySql = `COPY ${ident(staging)} (${stagingCopyColumns(catalog).map(ident).join(', ')}) FROM STDIN`;
+  await (into?.wh ?? wh).knex.transaction(async (trx) => {
+    await trx.raw(`DELETE FROM ${ident(staging)} WHERE batch_id = ? AND row_number BETWEEN ? AND ?`, [
       batchId,
       enc.lo,
       enc.hi,
@@ -41,7 +51,7 @@ export async function stageEncoded(
       const conn = await trx.client.acquireConnection();
       const { default: pgCopy } = await import('pg-copy-streams'); // PostgreSQL only: PGlite never loads it
       const sink = (conn as { query(s: unknown): NodeJS.WritableStream }).query(pgCopy.from(copySql));
-      const data = enc.text;
+      const data = enc.data;
       await pipeline(
         Readable.from(
           typeof data === 'string' ? pieces(data) : [Buffer.from(data.buffer, data.byteOffset, data.byteLength)],
@@ -49,7 +59,7 @@ export async function stageEncoded(
         sink,
       );
     } else {
-      await trx.raw(copySql.replace('FROM STDIN', "FROM '/dev/blob'")).options({ blob: new Blob([enc.text]) });
+      await trx.raw(copySql.replace('FROM STDIN', "FROM '/dev/blob'")).options({ blob: new Blob([enc.data]) });
     }
   });
   return enc.count;
@@ -347,20 +357,37 @@ SELECT count(*) FILTER (WHERE ins) AS inserted,
 FROM up`;
 }
 
-/** Current content hash of each given record key that the warehouse holds (for dry runs). */
-export async function lookupExisting(wh: Warehouse, catalog: Catalog, keys: string[]): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
-  const M = ident(catalogTables(catalog).main);
-  const unique = [...new Set(keys)];
-  for (let i = 0; i < unique.length; i += 5000) {
-    const part = unique.slice(i, i + 5000);
-    const res = await wh.knex.raw(`SELECT record_key, content_hash FROM ${M} WHERE record_key = ANY(?::text[])`, [
-      part,
-    ]);
-    for (const r of res.rows as Array<{ record_key: string; content_hash: string }>)
-      out.set(r.record_key, r.content_hash);
+/**
+ * A session's own copy of a catalog's staging table, for a dry run: a temporary table created in a
+ * transaction that `discard` rolls back, so rows staged into it (through `wh`, which is bound to that
+ * transaction) never reach anything another session sees, and nothing is left behind even if the process
+ * dies. Memory stays flat however large the file: the rows wait in PostgreSQL, as a real run's do.
+ */
+export interface ScratchStaging {
+  wh: Warehouse;
+  table: string;
+  discard(): Promise<void>;
+}
+
+export async function openScratchStaging(wh: Warehouse, catalog: Catalog): Promise<ScratchStaging> {
+  const trx = await wh.knex.transaction();
+  const table = 'dry_run_staging';
+  try {
+    // The index makes a re-stage's delete of its row range cheap, as on the real table.
+    await trx.raw(
+      `CREATE TEMPORARY TABLE ${ident(table)} (LIKE ${ident(catalogTables(catalog).staging)} INCLUDING DEFAULTS INCLUDING INDEXES) ON COMMIT DROP`,
+    );
+  } catch (e) {
+    await trx.rollback().catch(() => {});
+    throw e;
   }
-  return out;
+  return {
+    wh: { ...wh, knex: trx },
+    table,
+    discard: async () => {
+      if (!trx.isCompleted()) await trx.rollback();
+    },
+  };
 }
 
 export interface MergePrediction {
@@ -378,13 +405,22 @@ export interface MergePrediction {
  * What `mergeBatch` would do with the batch's staged rows now, without writing: the same rule (among
  * rows with one key the highest row number wins), compared with the catalog table's current hashes.
  */
-export async function predictMerge(wh: Warehouse, catalog: Catalog, batchId: string): Promise<MergePrediction> {
+export async function predictMerge(
+  wh: Warehouse,
+  catalog: Catalog,
+  batchId: string,
+  from?: ScratchStaging,
+): Promise<MergePrediction> {
   const t = catalogTables(catalog);
-  const S = ident(t.staging);
+  const S = ident(from?.table ?? t.staging);
   const M = ident(t.main);
-  const r = (
-    await wh.knex.raw(
-      `WITH w AS (
+  const r = await (from?.wh ?? wh).knex.transaction(async (trx) => {
+    // The winners are found by sorting the batch's rows by key: in memory rather than in temp files.
+    await trx.raw("SET LOCAL work_mem = '256MB'");
+    await trx.raw('SET LOCAL jit = off');
+    return (
+      await trx.raw(
+        `WITH w AS (
          SELECT DISTINCT ON (record_key) record_key, content_hash FROM ${S}
          WHERE batch_id = ? ORDER BY record_key, row_number DESC
        )
@@ -396,9 +432,10 @@ export async function predictMerge(wh: Warehouse, catalog: Catalog, batchId: str
               (SELECT count(*) FROM ${S} s JOIN w w2 ON w2.record_key = s.record_key
                WHERE s.batch_id = ? AND s.content_hash <> w2.content_hash) AS differs
        FROM w LEFT JOIN ${M} t ON t.record_key = w.record_key`,
-      [batchId, batchId, batchId],
-    )
-  ).rows[0] as Record<string, unknown>;
+        [batchId, batchId, batchId],
+      )
+    ).rows[0] as Record<string, unknown>;
+  });
   const staged = num(r.staged);
   return {
     inserted: num(r.inserted),

@@ -188,21 +188,55 @@ describeEachWarehouse('guiji ingest', (kind) => {
     expect(loaded[0]?.n).toBe(Number(t.inserted) + Number(t.updated));
   });
 
-  it('--dry-run prints the outcomes with batchId null and writes nothing', async () => {
-    const before = await queryWarehouse(kind, env, 'SELECT count(*)::int AS n FROM batches');
-    const r = await run(
-      ['ingest', path.join(FIXTURES, 'county', 'penalty-messy-gbk.csv'), '--county', '230184', '--dry-run', '--json'],
-      env,
-    );
-    expect(r.code).toBe(0);
-    const s = jsonLines(r.stdout)[0];
-    if (!s) throw new Error('no summary');
-    expect(s.batchId).toBeNull();
-    expect(Object.keys(s).sort()).toEqual(SUMMARY_KEYS);
-    expect(sumOutcomes(s)).toBe(s.total);
-    expect(Number(s.rejected)).toBeGreaterThan(0);
-    const after = await queryWarehouse(kind, env, 'SELECT count(*)::int AS n FROM batches');
-    expect(after[0]?.n).toBe(before[0]?.n);
+  it('--dry-run prints the outcomes the run then has, with batchId null, and writes nothing (inline and threads)', async () => {
+    // The messy county file with row 2 a new record (its 文号 changed) and row 3's facts changed, so the
+    // prediction has something of each kind whatever earlier tests loaded.
+    const lines = iconv
+      .decode(readFileSync(path.join(FIXTURES, 'county', 'penalty-messy-gbk.csv')), 'gb18030')
+      .split('\n');
+    lines[1] = (lines[1] ?? '').replace('五交罚〔2024〕第0301号', '五交罚〔2026〕试运行第1号');
+    lines[2] = (lines[2] ?? '').replace('构成违法超限运输。', '构成违法超限运输（更正）。');
+    const file = path.join(work, 'penalty-messy-dry.csv');
+    writeFileSync(file, iconv.encode(lines.join('\n'), 'gb18030'));
+    const tables = [
+      'batches',
+      'rejections',
+      'row_warnings',
+      'admin_penalty',
+      'admin_penalty_history',
+      'admin_penalty_staging',
+    ];
+    const counts = async () => {
+      const n: unknown[] = [];
+      for (const t of tables) n.push((await queryWarehouse(kind, env, `SELECT count(*)::int AS n FROM ${t}`))[0]?.n);
+      return n;
+    };
+    const before = await counts();
+    const args = ['ingest', file, '--county', '230184', '--dry-run', '--json'];
+    const inline = await run(args, { ...env, GUIJI_THREADS: '0' });
+    const threaded = await run(args, {
+      ...env,
+      GUIJI_THREADS: '2',
+      GUIJI_THREADS_ABOVE_MB: '0',
+      GUIJI_CSV_CHUNK_BYTES: '2048',
+    });
+    expect([inline.code, threaded.code]).toEqual([0, 0]);
+    expect(await counts()).toEqual(before);
+    const outcomes = (stdout: string): Record<string, unknown> => {
+      const s = jsonLines(stdout)[0];
+      if (!s) throw new Error('no summary');
+      const { durationMs: _, ...rest } = s;
+      return rest;
+    };
+    const dry = outcomes(inline.stdout);
+    expect(Object.keys(jsonLines(inline.stdout)[0] ?? {}).sort()).toEqual(SUMMARY_KEYS);
+    expect(dry.batchId).toBeNull();
+    expect(sumOutcomes(dry)).toBe(dry.total);
+    expect(Number(dry.rejected)).toBeGreaterThan(0);
+    expect(Number(dry.inserted)).toBeGreaterThan(0);
+    expect(outcomes(threaded.stdout)).toEqual(dry);
+    const real = outcomes((await run(['ingest', file, '--county', '230184', '--json'], env)).stdout);
+    expect({ ...real, batchId: null }).toEqual(dry);
   });
 
   it('refuses unusable files with exit code 2 and a message, and still runs the other files', async () => {

@@ -230,7 +230,6 @@ describeEachWarehouse('rejection id round trip', (kind) => {
       headers: [...headers, REJECTION_ID_HEADER],
       columns: original.context?.columns ?? [],
       defaults: {},
-      encode: true,
     };
     const good = edited(20, { 处罚决定日期: '2024-05-01' }).cells;
     const bad = edited(23, {}).cells;

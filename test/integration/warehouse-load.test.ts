@@ -3,7 +3,7 @@ import { loadCatalogs } from '../../src/catalog/load.js';
 import { maskIdNumber } from '../../src/identifiers/index.js';
 import type { Row } from '../../src/types.js';
 import { createBatch, finishBatch, getBatch, listBatches } from '../../src/warehouse/batches.js';
-import { lookupExisting, mergeBatch, stageRows } from '../../src/warehouse/load.js';
+import { mergeBatch, openScratchStaging, predictMerge, stageRows } from '../../src/warehouse/load.js';
 import { appendWarnings, listRejections, saveRejections, saveWarnings } from '../../src/warehouse/rejections.js';
 import { penaltyRow, withKey } from '../helpers/penalty-rows.js';
 import { describeEachWarehouse, openTestWarehouse, type TestWarehouse } from '../helpers/warehouses.js';
@@ -94,11 +94,34 @@ describeEachWarehouse('warehouse load', (kind) => {
       });
     });
 
-    it('lookupExisting returns the current hashes of known keys only', async () => {
-      const list = rows('x', 3);
-      const m = await lookupExisting(t.wh, catalog, [...list.map((r) => r.key as string), 'no-such-key']);
-      expect(m.size).toBe(3);
-      expect(m.get(list[0]?.key as string)).toBe(list[0]?.hash);
+    it("a dry run's scratch staging: predicted as the merge would go, seen by no other session, gone after", async () => {
+      // Rows 2–4 are what the table holds now (unchanged), row 5 a new record, row 6 row 2 again.
+      const list = [...rows('x', 3), penaltyRow(catalog, 'x', 5, 1000), penaltyRow(catalog, 'x', 6, 0)];
+      const scratch = await openScratchStaging(t.wh, catalog);
+      try {
+        expect(await stageRows(t.wh, catalog, batchInfo('x'), list, scratch)).toBe(5);
+        const staged = await scratch.wh.knex.raw(`SELECT count(*) AS n FROM ${scratch.table}`);
+        expect(Number(staged.rows[0].n)).toBe(5);
+        if (kind === 'postgres') {
+          // PGlite has one connection, which the scratch holds; on PostgreSQL another session looks.
+          const other = await t.wh.knex.raw(`SELECT to_regclass('${scratch.table}') AS t`);
+          expect(other.rows[0].t).toBeNull();
+        }
+        expect(await predictMerge(t.wh, catalog, 'x', scratch)).toEqual({
+          inserted: 1,
+          updated: 0,
+          unchanged: 3,
+          duplicate: 1,
+          duplicateWarnings: 0,
+          staged: 5,
+        });
+      } finally {
+        await scratch.discard();
+      }
+      expect(await count('admin_penalty_staging')).toBe(0);
+      expect((await t.wh.knex.raw(`SELECT to_regclass('${scratch.table}') AS t`)).rows[0].t).toBeNull();
+      const gone = await t.wh.knex('admin_penalty').whereIn('source_row', [5, 6]).where('batch_id', 'x');
+      expect(gone).toEqual([]);
     });
   });
 

@@ -79,9 +79,9 @@ describe('COPY encoding and content hash', () => {
   it('encodes every row as the per-field encoders do', () => {
     const out = encodeStaging(catalog, batch, rows);
     const expected = rows.map((r) => `${referenceLine(prefix, r)}\n`).join('');
-    expect(out.text).toBe(expected);
+    expect(out.data).toBe(expected);
     expect(out).toMatchObject({ count: rows.length, lo: 2, hi: rows.length + 1 });
-    expect(encodeStaging(catalog, batch, []).text).toBe('');
+    expect(encodeStaging(catalog, batch, []).data).toBe('');
   });
 
   it('hashes every row as the plain definition does', () => {
