@@ -327,7 +327,13 @@ async function ingestSheet(
       } else if (chunk.length > 0) {
         total += chunk.length;
         if (links.column >= 0) {
-          await prepareLinkedRecords(deps.warehouse, { ...batchInfo, batchId: batchInfo.id }, sheet.headers, chunk);
+          // A dry run's transaction holds a connection (PGlite's only one): its lookups go through it.
+          await prepareLinkedRecords(
+            dry?.wh ?? deps.warehouse,
+            { ...batchInfo, batchId: batchInfo.id },
+            sheet.headers,
+            chunk,
+          );
         }
         running = runner.run(chunk, prov);
       }

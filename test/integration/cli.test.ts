@@ -9,6 +9,7 @@ import path from 'node:path';
 import iconv from 'iconv-lite';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REJECTION_ID_HEADER } from '../../pipelines/rejection-id.js';
 import { FIXTURES, REPO } from '../helpers/ingest.js';
 import { describeEachWarehouse, TEST_DATABASE_URL } from '../helpers/warehouses.js';
 
@@ -237,6 +238,21 @@ describeEachWarehouse('guiji ingest', (kind) => {
     expect(outcomes(threaded.stdout)).toEqual(dry);
     const real = outcomes((await run(['ingest', file, '--county', '230184', '--json'], env)).stdout);
     expect({ ...real, batchId: null }).toEqual(dry);
+  });
+
+  it('a dry run of a file that carries rejection ids looks them up (on PGlite too, where it holds the one connection)', async () => {
+    const lines = readFileSync(csv, 'utf8')
+      .split(/\r?\n/)
+      .filter((l) => l !== '');
+    const file = path.join(work, 'penalty-with-ids.csv');
+    const withIds = lines.map((l, i) => `${l},${i === 0 ? REJECTION_ID_HEADER : i === 1 ? '987654321' : ''}`);
+    writeFileSync(file, `${withIds.join('\n')}\n`);
+    const r = await run(['ingest', file, '--county', '230184', '--dry-run', '--json'], env);
+    expect(r.code).toBe(0);
+    const s = jsonLines(r.stdout)[0];
+    if (!s) throw new Error('no summary');
+    expect(s.total).toBe(lines.length - 1);
+    expect(sumOutcomes(s)).toBe(s.total);
   });
 
   it('refuses unusable files with exit code 2 and a message, and still runs the other files', async () => {
