@@ -69,7 +69,7 @@ export async function commitHeldBatch(deps: IngestDeps, batchId: string, actor: 
     recordMerge(counts, merged, stageMs);
     checkLedger(counts, batch.total, batchId);
     // The predicted duplicate warnings are replaced by the merge's own.
-    const warnings = batch.warnings - held.duplicateWarnings + merged.duplicateWarnings.length;
+    const warnings = batch.warnings - held.duplicateWarnings + merged.duplicateWarnings;
     const info = {
       id: batchId,
       file: batch.file,

@@ -392,7 +392,7 @@ async function ingestSheet(
         { onProgress: () => progress('merge') },
       );
       recordMerge(counts, merged, stageMs);
-      warnings += merged.duplicateWarnings.length;
+      warnings += merged.duplicateWarnings;
     }
 
     checkLedger(counts, total, batchId);

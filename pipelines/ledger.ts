@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Catalog } from '../src/catalog/types.js';
 import { internalError } from '../src/errors.js';
 import type { Issue, OutcomeCounts, Row } from '../src/types.js';
-import { type MergeOptions, type MergeResult, mergeBatch } from '../src/warehouse/load.js';
+import { differingDuplicates, type MergeOptions, type MergeResult, mergeBatch } from '../src/warehouse/load.js';
 import type { Warehouse } from '../src/warehouse/open.js';
 import { appendWarnings } from '../src/warehouse/rejections.js';
 import { duplicateDiffers } from './messages.js';
@@ -75,13 +75,19 @@ export async function mergeWithDuplicateWarnings(
   const t0 = performance.now();
   const merged = await mergeBatch(wh, catalog, batch.id, opts);
   const ms = performance.now() - t0;
-  if (merged.duplicateWarnings.length > 0) {
-    const where = { file: batch.file, sheet: batch.sheet ?? undefined };
+  // A page at a time: a file sent twice over with edits has as many of these as rows.
+  const where = { file: batch.file, sheet: batch.sheet ?? undefined };
+  let after = 0;
+  for (let left = merged.duplicateWarnings; left > 0; ) {
+    const page = await differingDuplicates(wh, batch.id, after);
+    if (page.length === 0) break;
     await appendWarnings(
       wh,
       batch.id,
-      merged.duplicateWarnings.map((d) => warningRow(batch.id, where, d.rowNumber, duplicateDiffers(d.winnerRow))),
+      page.map((d) => warningRow(batch.id, where, d.rowNumber, duplicateDiffers(d.winnerRow))),
     );
+    after = (page.at(-1) as { rowNumber: number }).rowNumber;
+    left -= page.length;
   }
   return { ...merged, ms };
 }

@@ -36,7 +36,7 @@ export async function finalizeBatch(deps: FlowDeps, batchId: string): Promise<Fi
   // Every chunk is done: their rows are exact now (a chunk of CSV bytes counted its rows when split).
   const total = totals.rows;
   checkLedger(counts, total, batchId);
-  const warnings = totals.warnings + merged.duplicateWarnings.length;
+  const warnings = totals.warnings + merged.duplicateWarnings;
 
   const request = batch.requestId ? await getRequest(deps.warehouse, batch.requestId) : undefined;
   const closed = await deps.warehouse.knex.transaction(async (knex) => {

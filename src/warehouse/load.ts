@@ -93,8 +93,11 @@ export interface MergeResult {
   updated: number;
   unchanged: number;
   duplicate: number;
-  /** Losers whose content differed from the winner's (the pipeline warns DUPLICATE_DIFFERS on them). */
-  duplicateWarnings: Array<{ rowNumber: number; winnerRow: number }>;
+  /**
+   * Losers whose content differed from the winner's (the pipeline warns DUPLICATE_DIFFERS on them; they
+   * are read a page at a time with `differingDuplicates`, as there may be as many as half the rows).
+   */
+  duplicateWarnings: number;
   /** Milliseconds of the steps: batch-wide dedup, the range merges, removing the staged rows. */
   timings: Record<string, number>;
 }
@@ -240,21 +243,39 @@ export async function mergeBatch(
   ).rows[0] as Record<string, unknown>;
   const dups = (
     await knex.raw(
-      'SELECT row_number, winner_row, differs FROM merge_duplicates WHERE batch_id = ? ORDER BY row_number',
+      'SELECT count(*) AS losers, count(*) FILTER (WHERE differs) AS differing FROM merge_duplicates WHERE batch_id = ?',
       [batchId],
     )
-  ).rows as Array<{ row_number: number; winner_row: number; differs: boolean }>;
+  ).rows[0] as Record<string, unknown>;
   timings.cleanup = performance.now() - t0;
   return {
     timings,
     inserted: num(sums.inserted),
     updated: num(sums.updated),
     unchanged: num(sums.unchanged),
-    duplicate: dups.length,
-    duplicateWarnings: dups
-      .filter((d) => d.differs)
-      .map((d) => ({ rowNumber: num(d.row_number), winnerRow: num(d.winner_row) })),
+    duplicate: num(dups.losers),
+    duplicateWarnings: num(dups.differing),
   };
+}
+
+/**
+ * A page of a merged batch's losers whose content differs from their winner's, in row order after
+ * `afterRow` (keyset paging: pass the last row number of the page before).
+ */
+export async function differingDuplicates(
+  wh: Warehouse,
+  batchId: string,
+  afterRow = 0,
+  limit = 2000,
+): Promise<Array<{ rowNumber: number; winnerRow: number }>> {
+  const rows = (
+    await wh.knex.raw(
+      `SELECT row_number, winner_row FROM merge_duplicates
+       WHERE batch_id = ? AND differs AND row_number > ? ORDER BY row_number LIMIT ?`,
+      [batchId, afterRow, limit],
+    )
+  ).rows as Array<{ row_number: number; winner_row: number }>;
+  return rows.map((d) => ({ rowNumber: num(d.row_number), winnerRow: num(d.winner_row) }));
 }
 
 /**

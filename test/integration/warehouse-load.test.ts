@@ -3,7 +3,13 @@ import { loadCatalogs } from '../../src/catalog/load.js';
 import { maskIdNumber } from '../../src/identifiers/index.js';
 import type { Row } from '../../src/types.js';
 import { createBatch, finishBatch, getBatch, listBatches } from '../../src/warehouse/batches.js';
-import { mergeBatch, openScratchStaging, predictMerge, stageRows } from '../../src/warehouse/load.js';
+import {
+  differingDuplicates,
+  mergeBatch,
+  openScratchStaging,
+  predictMerge,
+  stageRows,
+} from '../../src/warehouse/load.js';
 import { appendWarnings, listRejections, saveRejections, saveWarnings } from '../../src/warehouse/rejections.js';
 import { penaltyRow, withKey } from '../helpers/penalty-rows.js';
 import { describeEachWarehouse, openTestWarehouse, type TestWarehouse } from '../helpers/warehouses.js';
@@ -134,10 +140,36 @@ describeEachWarehouse('warehouse load', (kind) => {
     const r = await load('d1', list, 4);
     expect(r.duplicate).toBe(2);
     expect(r.inserted).toBe(28);
-    expect(r.duplicateWarnings).toEqual([{ rowNumber: 5, winnerRow: 27 }]);
+    expect(r.duplicateWarnings).toBe(1);
+    expect(await differingDuplicates(t.wh, 'd1')).toEqual([{ rowNumber: 5, winnerRow: 27 }]);
     const w = (await t.wh.knex('admin_penalty').where('record_key', list[25]?.key).first()) as Record<string, unknown>;
     expect(w.source_row).toBe(27);
     expect(w.violation_facts).toBe('车辆超限 25');
+  });
+
+  it('differing duplicates are read a page at a time, in row order', async () => {
+    // Keys 0–3 each three times (rows 2–5, 6–9, 10–13) with other content each time: rows 10–13 win.
+    const list = Array.from({ length: 12 }, (_, i) =>
+      penaltyRow(catalog, 'p1', i + 2, i % 4, { decision_doc_no: `P〔2024〕${i % 4}号`, remarks: `copy ${i}` }),
+    );
+    const r = await load('p1', list);
+    expect({ duplicate: r.duplicate, duplicateWarnings: r.duplicateWarnings }).toEqual({
+      duplicate: 8,
+      duplicateWarnings: 8,
+    });
+    const pages: number[][] = [];
+    for (let after = 0; ; ) {
+      const page = await differingDuplicates(t.wh, 'p1', after, 3);
+      if (page.length === 0) break;
+      pages.push(page.map((d) => d.rowNumber));
+      expect(page.every((d) => d.winnerRow === 10 + ((d.rowNumber - 2) % 4))).toBe(true);
+      after = page.at(-1)?.rowNumber ?? after;
+    }
+    expect(pages).toEqual([
+      [2, 3, 4],
+      [5, 6, 7],
+      [8, 9],
+    ]);
   });
 
   it('a merge interrupted after some chunks and re-run (even re-staged) counts every row once', async () => {
@@ -159,7 +191,8 @@ describeEachWarehouse('warehouse load', (kind) => {
     await stageRows(t.wh, catalog, batchInfo('c1'), list);
     const r = await mergeBatch(t.wh, catalog, 'c1', { chunkRows: 5 });
     expect(r).toMatchObject({ inserted: 24, updated: 0, unchanged: 0, duplicate: 1 });
-    expect(r.duplicateWarnings).toEqual([{ rowNumber: 3, winnerRow: 22 }]);
+    expect(r.duplicateWarnings).toBe(1);
+    expect(await differingDuplicates(t.wh, 'c1')).toEqual([{ rowNumber: 3, winnerRow: 22 }]);
     expect(await count("admin_penalty WHERE batch_id = 'c1'")).toBe(24);
   });
 
