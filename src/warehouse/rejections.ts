@@ -51,6 +51,7 @@ export async function saveRejections(
   rows: readonly Row[],
   headers: readonly string[],
 ): Promise<number> {
+  const cellsJson = cellsJsonWriter(headers);
   for (let i = 0; i < rows.length; i += CHUNK) {
     const part = rows.slice(i, i + CHUNK).map((r) => ({
       batch_id: batch.id,
@@ -59,7 +60,7 @@ export async function saveRejections(
       file: batch.file,
       sheet: batch.sheet ?? null,
       row_number: r.prov.rowNumber,
-      cells: JSON.stringify(cellsByHeader(headers, r.cells)),
+      cells: cellsJson(r.cells),
       values: JSON.stringify(r.values),
       issues: JSON.stringify(r.issues),
       error_codes: errorArray(r.issues, 'code'),
@@ -68,6 +69,27 @@ export async function saveRejections(
     await wh.knex('rejections').insert(part).onConflict(['batch_id', 'row_number']).merge();
   }
   return rows.length;
+}
+
+/**
+ * `JSON.stringify(cellsByHeader(headers, cells))` with the keys worked out and quoted once per width,
+ * not once per row.
+ */
+function cellsJsonWriter(headers: readonly string[]): (cells: readonly CellValue[]) => string {
+  const quotedKeys = new Map<number, string[]>();
+  return (cells) => {
+    let keys = quotedKeys.get(cells.length);
+    if (keys === undefined) {
+      keys = cellKeys(headers, cells.length).map((k) => JSON.stringify(k));
+      quotedKeys.set(cells.length, keys);
+    }
+    let out = '{';
+    for (let i = 0; i < keys.length; i++) {
+      if (i > 0) out += ',';
+      out += `${keys[i]}:${JSON.stringify(cells[i] ?? null)}`;
+    }
+    return `${out}}`;
+  };
 }
 
 /** Removes what a batch left for review: its rejections, warnings and rejection links (a cancelled upload). */

@@ -10,7 +10,13 @@ import {
   predictMerge,
   stageRows,
 } from '../../src/warehouse/load.js';
-import { appendWarnings, listRejections, saveRejections, saveWarnings } from '../../src/warehouse/rejections.js';
+import {
+  appendWarnings,
+  cellsByHeader,
+  listRejections,
+  saveRejections,
+  saveWarnings,
+} from '../../src/warehouse/rejections.js';
 import { penaltyRow, withKey } from '../helpers/penalty-rows.js';
 import { describeEachWarehouse, openTestWarehouse, type TestWarehouse } from '../helpers/warehouses.js';
 
@@ -308,6 +314,23 @@ describeEachWarehouse('warehouse load', (kind) => {
     expect(raw).toHaveLength(1);
     const cells = typeof raw[0].cells === 'string' ? JSON.parse(raw[0].cells) : raw[0].cells;
     expect(cells).toEqual({ 行政相对人名称: '张三', 证件号码: '230102199001011234', 备注: null, '备注#4': 12.5 });
+    expect([raw[0].error_codes, raw[0].error_fields]).toEqual([['RESIDENT_ID_CHECKSUM'], ['subject_id_no']]);
+    // A ragged row (more cells than headers, quotes and a date among them) keeps every cell, as cellsByHeader names them.
+    const ragged: Row = {
+      ...bad,
+      prov: { ...bad.prov, rowNumber: 9 },
+      cells: ['"王五"', new Date(Date.UTC(2024, 0, 2)), null, 1, 'x\ty'],
+    };
+    const headers = ['行政相对人名称', '', '备注', '备注'];
+    await saveRejections(t.wh, { id: 'L1', catalog: catalog.id, county: '230102', file: '县.xlsx' }, [ragged], headers);
+    const stored = (await t.wh.knex('rejections').where({ batch_id: 'L1', row_number: 9 }).first()) as Record<
+      string,
+      unknown
+    >;
+    const storedCells = typeof stored.cells === 'string' ? JSON.parse(stored.cells) : stored.cells;
+    expect(storedCells).toEqual(JSON.parse(JSON.stringify(cellsByHeader(headers, ragged.cells))));
+    expect(Object.keys(storedCells).sort()).toEqual(['#2', '#5', '备注', '备注#4', '行政相对人名称']);
+    await t.wh.knex('rejections').where({ batch_id: 'L1', row_number: 9 }).delete();
     const [pub] = await listRejections(t.wh, { batchId: 'L1', limit: 10 });
     expect(pub?.cells.证件号码).toBe('2301**********1234');
     expect(pub?.values.subject_id_no).toBe('2301**********1234');
