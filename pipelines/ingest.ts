@@ -264,7 +264,7 @@ async function ingestSheet(
   let warnings = 0;
   // A dry run stages its valid rows as a run does, into a temporary copy of the staging table that is
   // discarded at the end, and asks the warehouse what the merge would do (memory stays flat).
-  let dry: ScratchStaging | null = null;
+  let dry: ScratchStaging | undefined;
 
   const progress = (phase: IngestProgress['phase']) =>
     deps.onProgress?.({
@@ -287,11 +287,10 @@ async function ingestSheet(
       counts.rejected += out.rejected.length;
       warnings += countWarnings(out.warned);
       const t0 = performance.now();
-      const into = dry ?? undefined;
       if (out.staged) {
-        await stageEncoded(deps.warehouse, catalog, batchInfo.id, out.staged, into);
+        await stageEncoded(deps.warehouse, catalog, batchInfo.id, out.staged, dry);
         if (typeof out.staged.data !== 'string') releaseBuffer(out.staged.data.buffer);
-      } else if (out.valid) await stageRows(deps.warehouse, catalog, batchInfo, out.valid, into);
+      } else if (out.valid) await stageRows(deps.warehouse, catalog, batchInfo, out.valid, dry);
       stageMs.stage = (stageMs.stage ?? 0) + (performance.now() - t0);
       if (dry) return; // nothing of a dry run is kept for review
       for (const r of out.rejected) review.rejected.push(r);
@@ -366,17 +365,11 @@ async function ingestSheet(
     if (!dry) await saveReview();
     await runner.close();
 
-    if (dry) {
-      const p = await predictMerge(deps.warehouse, catalog, batchInfo.id, dry);
-      counts.inserted = p.inserted;
-      counts.updated = p.updated;
-      counts.unchanged = p.unchanged;
-      counts.duplicate = p.duplicate;
-      warnings += p.duplicateWarnings;
-    } else if (batchId && hold) {
-      // Held: the outcomes the merge would have now; nothing reaches the catalog table until commit.
+    if (dry || (batchId && hold)) {
+      // A dry run, or held: the outcomes the merge would have now; nothing reaches the catalog table (a
+      // held batch's rows wait in staging for its commit).
       const t0 = performance.now();
-      const p = await predictMerge(deps.warehouse, catalog, batchId);
+      const p = await predictMerge(deps.warehouse, catalog, batchInfo.id, dry);
       stageMs.predict = performance.now() - t0;
       counts.inserted = p.inserted;
       counts.updated = p.updated;
