@@ -8,7 +8,7 @@ import type { Issue } from '../../src/types.js';
 import { candidateCatalogs, describeExpectedHeaders, findHeader, HEADER_SCAN_ROWS } from '../header.js';
 import { canonicalEncoding, detectEncoding, makeDecoder } from './decode.js';
 import { type CsvDialect, detectDialect } from './dialect.js';
-import { byteScanSafe, scanRecordBounds, scanRecordSlices } from './record-bounds.js';
+import { byteScanSafe, scanRecordSlices } from './record-bounds.js';
 import { CsvSplitter, type RecordProblem } from './split.js';
 
 /** Bytes looked at to guess encoding and dialect and to find the header. */
@@ -197,12 +197,13 @@ export function chunkRecords(chunk: RawRecord[] | CsvBytesChunk): RawRecord[] {
 }
 
 /**
- * decodeCsvChunk a slice of about `sliceBytes` at a time, so that only one slice's strings are alive
- * while its rows go through the stages (a whole chunk's cells alive at once outlive young-generation
- * collections and fill the old generation). The count of records must be the one the byte scan found,
- * or the rows after the chunk would be numbered wrong.
+ * decodeCsvChunk a slice at a time (the ~64 KB pieces the reader's scan marked: `chunk.slices`), so that
+ * only one slice's strings are alive while its rows go through the stages (a whole chunk's cells alive at
+ * once outlive young-generation collections and fill the old generation). A chunk without slice ends
+ * (the file's last bytes) is one piece. The count of records must be the one the byte scan found, or the
+ * rows after the chunk would be numbered wrong.
  */
-export function* csvChunkSlices(chunk: CsvBytesChunk, sliceBytes = SLICE_BYTES): Generator<RawRecord[]> {
+export function* csvChunkSlices(chunk: CsvBytesChunk): Generator<RawRecord[]> {
   const { bytes, format } = chunk;
   // A byte-safe encoding (record-bounds.ts) has a WHATWG decoder; slices start and end at record ends,
   // so no character is cut. Only the file's first bytes may hold a BOM.
@@ -215,20 +216,9 @@ export function* csvChunkSlices(chunk: CsvBytesChunk, sliceBytes = SLICE_BYTES):
     const rec = numberer.accept(cells, problem);
     if (rec) out.push(rec);
   };
-  // The reader's scan passed the slice ends along; a chunk without them is scanned here, a slice ahead.
-  const given = chunk.records !== null ? chunk.slices : undefined;
-  let nextGiven = 0;
   let pos = 0;
-  while (pos < bytes.length) {
-    let end = bytes.length;
-    if (given) {
-      while (nextGiven < given.length && (given[nextGiven] as number) <= pos) nextGiven++;
-      if (nextGiven < given.length) end = Math.min(end, given[nextGiven] as number);
-    } else if (chunk.records !== null && end - pos > sliceBytes * 1.5) {
-      // The file's last bytes (records: null) may hold a quote the scan cannot settle: split them whole.
-      const b = scanRecordBounds(bytes.subarray(pos, pos + sliceBytes), sliceBytes, format);
-      if (!b.irregular && b.end > 0) end = pos + b.end;
-    }
+  for (const end of [...(chunk.slices ?? []), bytes.length]) {
+    if (end <= pos) continue;
     splitter.feed((pos === 0 ? bom : decoder).decode(bytes.subarray(pos, end)), true, sink);
     pos = end;
     if (out.length > 0) {
