@@ -54,7 +54,7 @@ export function makeSpool(root: string): Spool {
   const atomicWrite = async (target: string, data: string | Uint8Array[]) => {
     await mkdir(path.dirname(target), { recursive: true });
     const tmp = `${target}.${randomBytes(4).toString('hex')}.tmp`;
-    await writeFile(tmp, typeof data === 'string' ? data : Buffer.concat(data));
+    await writeFile(tmp, data); // pieces are written one after the other, not joined into one copy first
     await rename(tmp, target);
   };
 
