@@ -8,9 +8,10 @@ import type { GuijiConfig } from '../src/config.js';
 import { inputError } from '../src/errors.js';
 import { isValidUscc, usccRegistrationDivision } from '../src/identifiers/index.js';
 import type { ReferenceData } from '../src/pipeline.js';
-import type { RawRecord } from '../src/source.js';
+import type { CsvBytesChunk, MatchedSheet, RawRecord } from '../src/source.js';
 import type { ColumnBinding } from '../src/types.js';
 import { cleanCode } from './cell-text.js';
+import { rejectionIdColumn } from './rejection-id.js';
 
 /** The parts of a matched sheet (or a sync source) batch setup looks at. */
 export interface BatchSource {
@@ -103,4 +104,14 @@ export function resolveDefaults(deps: SetupDeps, sheet: BatchSource, county: str
     );
   }
   return defaults;
+}
+
+/**
+ * What a batch reads of its sheet: a CSV as bytes cut at record ends when whoever runs the stages can split
+ * them (`bytesOk`), unless its rows carry rejection ids, which are looked up where the records are; else
+ * records.
+ */
+export function sheetChunks(sheet: MatchedSheet, bytesOk: boolean): AsyncIterator<RawRecord[] | CsvBytesChunk> {
+  const bytes = bytesOk && sheet.chunks !== undefined && rejectionIdColumn(sheet.headers) < 0;
+  return (bytes && sheet.chunks ? sheet.chunks : sheet.records)[Symbol.asyncIterator]();
 }

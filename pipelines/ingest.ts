@@ -38,10 +38,9 @@ import {
 import type { Warehouse } from '../src/warehouse/open.js';
 import { resolveLinks } from '../src/warehouse/rejection-links.js';
 import { deleteBatchRows, saveWarnings } from '../src/warehouse/rejections.js';
-import { resolveCounty, resolveDefaults } from './batch-setup.js';
+import { resolveCounty, resolveDefaults, sheetChunks } from './batch-setup.js';
 import { type ChunkOutput, type ChunkRunner, type ChunkRunnerFactory, inlineChunkRunner } from './chunk-runner.js';
 import { checkLedger, countWarnings, mergeWithDuplicateWarnings, recordMerge, roundMs } from './ledger.js';
-import { rejectionIdColumn } from './rejection-id.js';
 import {
   linkWriter,
   prepareLinkedRecords,
@@ -200,10 +199,8 @@ async function ingestSheet(
   const started = performance.now();
   const sheet = withoutRejectionIdColumn(matched);
   const { catalog } = sheet;
-  // Runners with threads take a large CSV as bytes cut at record ends (the threads split them), unless
-  // its rows carry rejection ids, which are looked up here before the stages.
-  const bytes = sheet.chunks !== undefined && deps.runner?.takesBytes === true && rejectionIdColumn(sheet.headers) < 0;
-  const iterator = (bytes && sheet.chunks ? sheet.chunks : sheet.records)[Symbol.asyncIterator]();
+  // Runners with threads take a large CSV as bytes (the threads split them).
+  const iterator = sheetChunks(sheet, deps.runner?.takesBytes === true);
   const tFirst = performance.now();
   const first = await iterator.next();
   const firstReadMs = performance.now() - tFirst;

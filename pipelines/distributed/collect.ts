@@ -20,8 +20,7 @@ import {
   type RequestOptions,
 } from '../../src/warehouse/requests.js';
 import { commitSyncCursor, recordSyncFailure } from '../../src/warehouse/sync-state.js';
-import { resolveCounty, resolveDefaults } from '../batch-setup.js';
-import { rejectionIdColumn } from '../rejection-id.js';
+import { resolveCounty, resolveDefaults, sheetChunks } from '../batch-setup.js';
 import { prepareLinkedRecords, withoutRejectionIdColumn } from '../rejection-links.js';
 import type { FlowDeps, SyncOpening } from './deps.js';
 
@@ -146,10 +145,8 @@ async function collectSheet(
   onProgress?: (rows: number) => void,
 ): Promise<void> {
   const sheet = withoutRejectionIdColumn(matched);
-  // A CSV goes into the spool as bytes cut at record ends (the workers split them), unless its rows carry
-  // rejection ids, which are looked up here, where the records are.
-  const bytes = sheet.chunks !== undefined && rejectionIdColumn(sheet.headers) < 0;
-  const iterator = (bytes && sheet.chunks ? sheet.chunks : sheet.records)[Symbol.asyncIterator]();
+  // A CSV goes into the spool as bytes (the workers split them).
+  const iterator = sheetChunks(sheet, true);
   const first = await iterator.next();
   const firstChunk: RawRecord[] = first.done ? [] : chunkRecords(first.value);
 
