@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCatalogs } from '../../src/catalog/load.js';
 import { maskIdNumber } from '../../src/identifiers/index.js';
@@ -18,7 +19,12 @@ import {
   saveWarnings,
 } from '../../src/warehouse/rejections.js';
 import { penaltyRow, withKey } from '../helpers/penalty-rows.js';
-import { describeEachWarehouse, openTestWarehouse, type TestWarehouse } from '../helpers/warehouses.js';
+import {
+  describeEachWarehouse,
+  openTestWarehouse,
+  TEST_DATABASE_URL,
+  type TestWarehouse,
+} from '../helpers/warehouses.js';
 
 const catalog = loadCatalogs().get('admin-penalty');
 const batchInfo = (id: string) => ({ id, county: '230102', file: 'f.xlsx', sheet: 'S1' });
@@ -394,5 +400,85 @@ describeEachWarehouse('warehouse load', (kind) => {
     });
     expect(b?.finishedAt).toBeInstanceOf(Date);
     expect((await listBatches(t.wh, { limit: 100 })).map((x) => x.id)).toContain('L1');
+  });
+  describe.runIf(kind === 'postgres')('another session writes the same records during the merge', () => {
+    /**
+     * Opens a transaction in another session that writes one record (`write`), starts the merge, waits until
+     * the merge is blocked on that record's lock, then commits the other session: the merge's statement
+     * planned on a snapshot without the other write, and must notice.
+     */
+    async function mergeAgainst(batchId: string, write: (c: pg.Client) => Promise<void>) {
+      const other = new pg.Client({ connectionString: TEST_DATABASE_URL });
+      await other.connect();
+      try {
+        await other.query(`SET search_path TO "${t.wh.schema}"`);
+        await other.query('BEGIN');
+        await write(other);
+        const merging = mergeBatch(t.wh, catalog, batchId);
+        merging.catch(() => {});
+        for (let i = 0; ; i++) {
+          await other.query('SELECT pg_stat_clear_snapshot()'); // inside a transaction the view is cached
+          const waiting = await other.query(
+            `SELECT count(*) AS n FROM pg_stat_activity
+             WHERE wait_event_type = 'Lock' AND query LIKE 'WITH cand%' AND pid <> pg_backend_pid()`,
+          );
+          if (Number(waiting.rows[0].n) > 0) break;
+          if (i > 200) throw new Error('the merge never waited for the other session');
+          await new Promise((r) => setTimeout(r, 25));
+        }
+        await other.query('COMMIT');
+        return await merging;
+      } finally {
+        await other.end();
+      }
+    }
+
+    it('a record inserted meanwhile is updated, its version kept in history, not an error', async () => {
+      const list = rows('ri', 6, (n) => ({ decision_doc_no: `RI〔2024〕${n}号` }));
+      await createBatch(t.wh, { id: 'ri', file: 'f.xlsx', catalog: catalog.id, county: '230102' });
+      await stageRows(t.wh, catalog, batchInfo('ri'), list);
+      const key = list[2]?.key as string;
+      const r = await mergeAgainst('ri', async (c) => {
+        await c.query(
+          `INSERT INTO admin_penalty (record_key, content_hash, version, batch_id, remarks) VALUES ($1, 'other', 1, 'other', 'o')`,
+          [key],
+        );
+      });
+      expect(r).toMatchObject({ inserted: 5, updated: 1, unchanged: 0, duplicate: 0 });
+      const cur = await t.wh.knex('admin_penalty').where('record_key', key).first();
+      expect(cur).toMatchObject({ version: 2, batch_id: 'ri', content_hash: list[2]?.hash });
+      const hist = await t.wh.knex('admin_penalty_history').where('record_key', key);
+      expect(hist).toMatchObject([{ version: 1, batch_id: 'other', remarks: 'o', superseded_by_batch: 'ri' }]);
+    });
+
+    it("a record updated meanwhile gets the batch's content as the next version; both older ones are in history", async () => {
+      const first = rows('ru0', 4, (n) => ({ decision_doc_no: `RU〔2024〕${n}号` }));
+      await load('ru0', first);
+      const list = rows('ru1', 4, (n) => ({
+        decision_doc_no: `RU〔2024〕${n}号`,
+        ...(n === 1 ? { remarks: '改' } : {}),
+      }));
+      const key = list[1]?.key as string;
+      await createBatch(t.wh, { id: 'ru1', file: 'f.xlsx', catalog: catalog.id, county: '230102' });
+      await stageRows(t.wh, catalog, batchInfo('ru1'), list);
+      const r = await mergeAgainst('ru1', async (c) => {
+        await c.query(
+          `INSERT INTO admin_penalty_history SELECT *, now(), 'other' FROM admin_penalty WHERE record_key = $1`,
+          [key],
+        );
+        await c.query(
+          `UPDATE admin_penalty SET remarks = 'o', content_hash = 'other', version = 2, batch_id = 'other' WHERE record_key = $1`,
+          [key],
+        );
+      });
+      expect(r).toMatchObject({ inserted: 0, updated: 1, unchanged: 3, duplicate: 0 });
+      const cur = await t.wh.knex('admin_penalty').where('record_key', key).first();
+      expect(cur).toMatchObject({ version: 3, batch_id: 'ru1', remarks: '改', content_hash: list[1]?.hash });
+      const hist = await t.wh.knex('admin_penalty_history').where('record_key', key).orderBy('version');
+      expect(hist.map((h) => [h.version, h.batch_id, h.superseded_by_batch])).toEqual([
+        [1, 'ru0', 'other'],
+        [2, 'other', 'ru1'],
+      ]);
+    });
   });
 });
