@@ -121,6 +121,9 @@ const NOT_NULL = new Set(['record_key', 'content_hash', 'version', 'batch_id', '
 
 function columnSql(c: ColumnDef): string {
   let s = `${ident(c.name)} ${c.sqlType}`;
+  // Keys are identifiers: compared byte by byte, not through the database's linguistic collation
+  // (migration 008 says why).
+  if (c.name === 'record_key') s += ' COLLATE "C"';
   if (NOT_NULL.has(c.name)) s += ' NOT NULL';
   if (c.name === 'first_loaded_at' || c.name === 'updated_at') s += ' NOT NULL DEFAULT now()';
   return s;

@@ -56,6 +56,17 @@ describeEachWarehouse('warehouse schema matches the catalogs', (kind) => {
       const staging = await columnsOf(`${catalog.table}_staging`);
       expect(staging.slice(8)).toEqual(fields);
     });
+
+    it(`${catalog.id}: record keys compare byte by byte (COLLATE "C") in all three tables`, async () => {
+      for (const table of [catalog.table, `${catalog.table}_history`, `${catalog.table}_staging`]) {
+        const res = await t.wh.knex.raw(
+          `SELECT c.collname FROM pg_attribute a JOIN pg_collation c ON c.oid = a.attcollation
+           WHERE a.attrelid = to_regclass(?) AND a.attname = 'record_key'`,
+          [table],
+        );
+        expect([table, res.rows[0]?.collname]).toEqual([table, 'C']);
+      }
+    });
   }
 
   it('spells the catalog types the way the server does', () => {
