@@ -25,4 +25,5 @@ before=$(pg_ticks)
 /usr/bin/time -f "guiji: %e s wall, peak RSS %M KB, CPU %U user + %S sys, minor faults %R" \
   node dist/cli/main.js ingest "$FILE" --county "${COUNTY:-230184}" --json "$@" 2> >(tail -1 >&2)
 after=$(pg_ticks)
+psql -X -q -t -d "$DATABASE_URL" -c "SELECT stage_ms FROM batches" >&2 || true
 printf "PostgreSQL CPU: %d.%02d s\n" $(( (after - before) / 100 )) $(( (after - before) % 100 )) >&2
