@@ -132,7 +132,7 @@ function runOnce() {
     spans.push(['encode', t0, t1]);
     cpu.encode += (cpuNow() - c0) / 1000;
     valid += ok.length;
-    digest.update(staged.text);
+    digest.update(staged.data);
     for (const row of rows) if (row.issues.length > 0) digest.update(JSON.stringify(row.issues));
   }
   return { wall, cpu, spans, valid, rejected, digest: digest.digest('hex') };
@@ -145,7 +145,7 @@ function pipelineDigest() {
   for (const recs of chunks) {
     const r = pipeline(toRows(recs, prov));
     const ok = r.rows.filter((row) => !hasError(row));
-    digest.update(encodeStaging(ctx.catalog, batch, ok).text);
+    digest.update(encodeStaging(ctx.catalog, batch, ok).data);
     for (const row of r.rows) if (row.issues.length > 0) digest.update(JSON.stringify(row.issues));
   }
   return digest.digest('hex');
