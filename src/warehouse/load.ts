@@ -121,10 +121,12 @@ function num(v: unknown): number {
  * 1. Dedup over the whole batch: among rows with one record_key only the highest row number is merged
  *    ("the last valid one wins"); the losers are recorded in merge_duplicates and removed from staging,
  *    in one transaction.
- * 2. The winners are merged in row-number ranges, one transaction per range: the current version of each
- *    record whose hash changed is copied to `<table>_history`, then one INSERT … ON CONFLICT upsert; only
- *    rows that are new or changed reach it (an all-unchanged re-load writes nothing). The range's counts
- *    go to merge_chunks in the same transaction. The batch's staged rows are deleted at the end.
+ * 2. The winners are merged in row-number ranges, one transaction and one statement per range
+ *    (`mergeStatement`): the current version of each record whose hash changed is copied to
+ *    `<table>_history` and the record updated, new records are inserted, unchanged ones are not written
+ *    (an all-unchanged re-load writes nothing). A range that meets another session writing the same
+ *    records is merged again with `mergeStatementOnConflict`. The range's counts go to merge_chunks in the
+ *    same transaction. The batch's staged rows are deleted at the end.
  *
  * Re-running after a crash (even with the batch staged again from the file) counts every row once:
  * staged rows inside ranges already in merge_chunks, and recorded losers, are dropped first; the result
