@@ -69,6 +69,14 @@ describeEachWarehouse('warehouse schema matches the catalogs', (kind) => {
     });
   }
 
+  it.runIf(kind === 'pglite')(
+    'the embedded warehouse keeps 32 MB of shared buffers in the process heap, not 128',
+    async () => {
+      const res = await t.wh.knex.raw("SELECT current_setting('shared_buffers') AS sb");
+      expect(res.rows[0].sb).toBe('32MB');
+    },
+  );
+
   it('spells the catalog types the way the server does', () => {
     // The canonicaliser must agree with format_type() for every type the catalogs use.
     expect(canonicalSqlType('numeric(18, 6)')).toBe('numeric(18,6)');
