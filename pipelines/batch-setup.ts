@@ -112,6 +112,6 @@ export function resolveDefaults(deps: SetupDeps, sheet: BatchSource, county: str
  * records.
  */
 export function sheetChunks(sheet: MatchedSheet, bytesOk: boolean): AsyncIterator<RawRecord[] | CsvBytesChunk> {
-  const bytes = bytesOk && sheet.chunks !== undefined && rejectionIdColumn(sheet.headers) < 0;
-  return (bytes && sheet.chunks ? sheet.chunks : sheet.records)[Symbol.asyncIterator]();
+  const chunks = bytesOk && rejectionIdColumn(sheet.headers) < 0 ? sheet.chunks : undefined;
+  return (chunks ?? sheet.records)[Symbol.asyncIterator]();
 }

@@ -77,17 +77,14 @@ export async function mergeWithDuplicateWarnings(
   const ms = performance.now() - t0;
   // A page at a time: a file sent twice over with edits has as many of these as rows.
   const where = { file: batch.file, sheet: batch.sheet ?? undefined };
-  let after = 0;
-  for (let left = merged.duplicateWarnings; left > 0; ) {
-    const page = await differingDuplicates(wh, batch.id, after);
-    if (page.length === 0) break;
+  let page = merged.duplicateWarnings > 0 ? await differingDuplicates(wh, batch.id) : [];
+  while (page.length > 0) {
     await appendWarnings(
       wh,
       batch.id,
       page.map((d) => warningRow(batch.id, where, d.rowNumber, duplicateDiffers(d.winnerRow))),
     );
-    after = (page.at(-1) as { rowNumber: number }).rowNumber;
-    left -= page.length;
+    page = await differingDuplicates(wh, batch.id, (page.at(-1) as { rowNumber: number }).rowNumber);
   }
   return { ...merged, ms };
 }

@@ -197,11 +197,11 @@ export function chunkRecords(chunk: RawRecord[] | CsvBytesChunk): RawRecord[] {
 }
 
 /**
- * decodeCsvChunk a slice at a time (the ~64 KB pieces the reader's scan marked: `chunk.slices`), so that
- * only one slice's strings are alive while its rows go through the stages (a whole chunk's cells alive at
- * once outlive young-generation collections and fill the old generation). A chunk without slice ends
- * (the file's last bytes) is one piece. The count of records must be the one the byte scan found, or the
- * rows after the chunk would be numbered wrong.
+ * `decodeCsvChunk`'s records, a slice at a time (the ~64 KB pieces the reader's scan marked:
+ * `chunk.slices`), so that only one slice's strings are alive while its rows go through the stages (a
+ * whole chunk's cells alive at once outlive young-generation collections and fill the old generation). A
+ * chunk without slice ends (the file's last bytes) is one piece. The count of records must be the one the
+ * byte scan found, or the rows after the chunk would be numbered wrong.
  */
 export function* csvChunkSlices(chunk: CsvBytesChunk): Generator<RawRecord[]> {
   const { bytes, format } = chunk;
