@@ -3,7 +3,8 @@
 # wall time, peak RSS, guiji CPU (user + sys, threads included), minor faults, PostgreSQL CPU (every
 # postgres process, exited backends counted through the postmaster's reaped-children times).
 #   bench/ingest-cpu.sh [FILE] [extra ingest args…]   (default FILE: bench/data/penalty-1000000.csv)
-# Env: PG (default postgres://postgres@127.0.0.1:5432), COUNTY (default 230184); run `npm run build` first.
+# Env: PG (default postgres://postgres@127.0.0.1:5432), COUNTY (default 230184), NODEFLAGS (node options,
+# e.g. --max-semi-space-size=8); run `npm run build` first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 FILE=${1:-bench/data/penalty-1000000.csv}
@@ -23,7 +24,7 @@ export DATABASE_URL="$PG/$DB"
 node dist/cli/main.js migrate >/dev/null
 before=$(pg_ticks)
 /usr/bin/time -f "guiji: %e s wall, peak RSS %M KB, CPU %U user + %S sys, minor faults %R" \
-  node dist/cli/main.js ingest "$FILE" --county "${COUNTY:-230184}" --json "$@" 2> >(tail -1 >&2)
+  node ${NODEFLAGS:-} dist/cli/main.js ingest "$FILE" --county "${COUNTY:-230184}" --json "$@" 2> >(tail -1 >&2)
 after=$(pg_ticks)
 psql -X -q -t -d "$DATABASE_URL" -c "SELECT stage_ms FROM batches" >&2 || true
 printf "PostgreSQL CPU: %d.%02d s\n" $(( (after - before) / 100 )) $(( (after - before) % 100 )) >&2

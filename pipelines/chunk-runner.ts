@@ -22,13 +22,18 @@ export interface ChunkOutput {
   /** Valid rows that carried a rejection id: [row number, rejection id] (their cells may be encoded away). */
   links: Array<[number, number]>;
   stageMs: Record<string, number>;
+  /** The CSV bytes' buffer, back from a thread for the reader to use again (runBytes with threads). */
+  spent?: ArrayBuffer;
 }
 
 /** Runs the row stages over chunks of one batch. */
 export interface ChunkRunner {
   run(records: RawRecord[], prov: ChunkProvenance): Promise<ChunkOutput>;
-  /** CSV bytes split and numbered where the stages run (runners with threads; the bytes move there). */
-  runBytes?(chunk: CsvBytesChunk, prov: ChunkProvenance): Promise<ChunkOutput>;
+  /**
+   * CSV bytes split and numbered where the stages run (runners with threads; the bytes move there).
+   * `sink`: a used buffer for the COPY output, moved there too.
+   */
+  runBytes?(chunk: CsvBytesChunk, prov: ChunkProvenance, sink?: ArrayBuffer): Promise<ChunkOutput>;
   /** Chunks worth having in flight at once (threads); 1 for the inline runner. */
   parallelism?: number;
   close(): Promise<void>;
@@ -122,7 +127,11 @@ export function threadChunkRunner(pool: ThreadPool<ChunkTask, ChunkOutput>, thre
     };
     return {
       run: (records, prov) => pool.run({ spec, prov, records }),
-      runBytes: (csv, prov) => pool.run({ spec, prov, csv }, [csv.bytes.buffer as ArrayBuffer]),
+      runBytes: (csv, prov, sink) =>
+        pool.run(
+          { spec, prov, csv, ...(sink ? { sink } : {}) },
+          sink ? [csv.bytes.buffer as ArrayBuffer, sink] : [csv.bytes.buffer as ArrayBuffer],
+        ),
       parallelism: threads + 1,
       close: async () => {},
     };

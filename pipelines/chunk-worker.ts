@@ -5,13 +5,13 @@
 import { isWorkerThread, move, transferableSymbol, valueSymbol } from 'piscina';
 import { csvChunkSlices } from '../connectors/csv/read-csv.js';
 import { loadCatalogs } from '../src/catalog/load.js';
-import { releaseBuffer } from '../src/executors/thread-pool.js';
+import { releaseBuffer } from '../src/executors/buffer-pool.js';
 import type { StageContext } from '../src/pipeline.js';
 import { loadReference } from '../src/reference.js';
 import type { CsvBytesChunk, RawRecord } from '../src/source.js';
 import { makeSpool } from '../src/spool.js';
 import type { ColumnBinding, CountyDefaults, Row } from '../src/types.js';
-import { Utf8Sink } from '../src/warehouse/copy-text.js';
+import { copyBytesForCsv, Utf8Sink } from '../src/warehouse/copy-text.js';
 import { type ChunkOutput, splitChunk, toRows } from './chunk-runner.js';
 import { rejectionIdColumn } from './rejection-id.js';
 import { makePipeline, type PipelineResult } from './stages.js';
@@ -36,6 +36,8 @@ export interface ChunkTask {
   chunkFile?: { spool: string; batchId: string; chunkNo: number };
   /** … or CSV bytes the thread decodes, splits and numbers itself (the reader only cut them at record ends). */
   csv?: CsvBytesChunk;
+  /** A used buffer for the COPY output (BufferPool); the CSV bytes' buffer comes back as `spent`. */
+  sink?: ArrayBuffer;
 }
 
 let catalogs: ReturnType<typeof loadCatalogs> | undefined;
@@ -82,14 +84,20 @@ export default async function runChunk(task: ChunkTask): Promise<ChunkOutput> {
   } else input = task.csv ?? task.records ?? [];
   const bytes = Array.isArray(input) ? null : input.bytes;
   const slices = Array.isArray(input) ? slicesOf(input) : csvChunkSlices(input);
-  // COPY text is about 1.3 times the CSV it came from (the key, the hash and the lineage added).
-  const out = stageChunk(task, slices, bytes ? bytes.byteLength * 1.5 : 1 << 20);
-  if (task.csv) releaseBuffer(task.csv.bytes.buffer);
+  const out = stageChunk(task, slices, bytes ? copyBytesForCsv(bytes.byteLength) : 1 << 20);
   const data = out.staged?.data;
-  // In a pool thread the bytes move to the caller; called directly (tests), the output is returned as is.
+  // In a pool thread the bytes move to the caller, and the CSV bytes go back for the next chunk read;
+  // called directly (tests), the output is returned as is.
   if (isWorkerThread && data instanceof Uint8Array) {
-    return move(transferring(out, data.buffer as ArrayBuffer) as never) as unknown as ChunkOutput;
+    const moved = [data.buffer as ArrayBuffer];
+    const spent = task.csv?.bytes.buffer;
+    if (spent instanceof ArrayBuffer && spent !== data.buffer) {
+      out.spent = spent;
+      moved.push(spent);
+    }
+    return move(transferring(out, moved) as never) as unknown as ChunkOutput;
   }
+  if (task.csv) releaseBuffer(task.csv.bytes.buffer);
   return out;
 }
 
@@ -103,11 +111,11 @@ function* slicesOf(input: RawRecord[]): Generator<RawRecord[]> {
   }
 }
 
-/** `out` with `buffer` in the transfer list (piscina's Transferable protocol). */
-function transferring(out: ChunkOutput, buffer: ArrayBuffer): object {
+/** `out` with `buffers` in the transfer list (piscina's Transferable protocol). */
+function transferring(out: ChunkOutput, buffers: ArrayBuffer[]): object {
   return {
     get [transferableSymbol]() {
-      return [buffer];
+      return buffers;
     },
     get [valueSymbol]() {
       return out;
@@ -125,7 +133,7 @@ function stageChunk(task: ChunkTask, slices: Iterable<RawRecord[]>, copyBytes: n
     file: prov.file,
     sheet: prov.sheet ?? null,
   };
-  const sink = new Utf8Sink(copyBytes);
+  const sink = new Utf8Sink(copyBytes, task.sink);
   const linkColumn = rejectionIdColumn(spec.headers);
   const parts: ChunkOutput[] = [];
   for (const slice of slices) {

@@ -14,7 +14,7 @@ import type { Catalog } from '../src/catalog/types.js';
 import type { Clock } from '../src/clock.js';
 import type { GuijiConfig } from '../src/config.js';
 import { type GuijiError, inputError, interruptedError, isGuijiError } from '../src/errors.js';
-import { releaseBuffer } from '../src/executors/thread-pool.js';
+import { BufferPool, releaseBuffer } from '../src/executors/buffer-pool.js';
 import { newBatchId } from '../src/ids.js';
 import { processOwner } from '../src/owner.js';
 import type { ReferenceData, StageContext } from '../src/pipeline.js';
@@ -27,6 +27,7 @@ import {
   type FrozenContext,
   finishBatch,
 } from '../src/warehouse/batches.js';
+import { copyBytesForCsv } from '../src/warehouse/copy-text.js';
 import {
   dropStaged,
   openScratchStaging,
@@ -121,14 +122,16 @@ export async function ingestFile(deps: IngestDeps, file: string, opts: IngestOpt
   const sha = opts.dryRun ? Promise.resolve(null) : sha256File(file).catch(() => null);
   try {
     throwIfStopped(opts.signal, file, null, null);
-    for await (const ev of openSource(file, deps.catalogs.list, opts)) {
+    // A large CSV's chunk buffers go round (reader → thread → COPY → reader) instead of being allocated anew.
+    const buffers = deps.runner?.takesBytes ? new BufferPool() : undefined;
+    for await (const ev of openSource(file, deps.catalogs.list, { ...opts, buffers })) {
       if (ev.kind === 'skipped') {
         result.skipped.push(ev.skipped);
         deps.logger.info({ file, sheet: ev.skipped.sheet, code: ev.skipped.code }, ev.skipped.en);
         continue;
       }
       throwIfStopped(opts.signal, file, null, null);
-      result.summaries.push(await ingestSheet(deps, ev.sheet, opts, await sha));
+      result.summaries.push(await ingestSheet(deps, ev.sheet, opts, await sha, buffers));
     }
     if (result.summaries.length === 0 && !result.error) {
       const reasons = result.skipped.map((s) => `${s.sheet ?? ''}：${s.zh}`).join('；');
@@ -195,6 +198,7 @@ async function ingestSheet(
   matched: MatchedSheet,
   opts: IngestOptions,
   fileSha256: string | null,
+  buffers?: BufferPool,
 ): Promise<BatchSummary> {
   const started = performance.now();
   const sheet = withoutRejectionIdColumn(matched);
@@ -286,7 +290,11 @@ async function ingestSheet(
       const t0 = performance.now();
       if (out.staged) {
         await stageEncoded(deps.warehouse, catalog, batchInfo.id, out.staged, dry);
-        if (typeof out.staged.data !== 'string') releaseBuffer(out.staged.data.buffer);
+        const written = out.staged.data;
+        if (typeof written !== 'string') {
+          if (buffers) buffers.give(written.buffer);
+          else releaseBuffer(written.buffer);
+        }
       } else if (out.valid) await stageRows(deps.warehouse, catalog, batchInfo, out.valid, dry);
       stageMs.stage = (stageMs.stage ?? 0) + (performance.now() - t0);
       if (dry) return; // nothing of a dry run is kept for review
@@ -316,8 +324,10 @@ async function ingestSheet(
       let running: Promise<ChunkOutput> | null = null;
       if (!Array.isArray(chunk)) {
         // Counted when its rows come back: only the thread knows how many are not empty.
-        running = (runner.runBytes as NonNullable<ChunkRunner['runBytes']>)(chunk, prov).then((out) => {
+        const sink = buffers?.take(copyBytesForCsv(chunk.bytes.byteLength));
+        running = (runner.runBytes as NonNullable<ChunkRunner['runBytes']>)(chunk, prov, sink).then((out) => {
           total += out.validCount + out.rejected.length;
+          buffers?.give(out.spent);
           return out;
         });
       } else if (chunk.length > 0) {

@@ -1,4 +1,5 @@
 import type { Catalog } from './catalog/types.js';
+import type { BufferPool } from './executors/buffer-pool.js';
 import type { CellValue, ColumnBinding, Issue } from './types.js';
 
 /** One record as a reader delivered it: the clerk's row number and the cells by column index. */
@@ -23,6 +24,8 @@ export interface ReadOptions {
   chunkSize?: number;
   /** The file's name in messages when the path is not the clerk's (a spooled copy). */
   displayName?: string;
+  /** Not the clerk's: where a CSV's byte chunks take their buffers from (the consumer gives them back). */
+  buffers?: BufferPool;
 }
 
 /** A sheet (or the one table of a CSV) whose header matched a catalog. */

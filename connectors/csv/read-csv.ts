@@ -3,6 +3,7 @@ import { open } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { Catalog } from '../../src/catalog/types.js';
 import { inputError, internalError } from '../../src/errors.js';
+import { type BufferPool, pooledBytes } from '../../src/executors/buffer-pool.js';
 import type { CsvBytesChunk, MatchedSheet, RawRecord, ReadOptions } from '../../src/source.js';
 import type { Issue } from '../../src/types.js';
 import { candidateCatalogs, describeExpectedHeaders, findHeader, HEADER_SCAN_ROWS } from '../header.js';
@@ -250,6 +251,7 @@ export async function* readCsvChunks(
   width: number,
   file = basename(path),
   chunkBytes = DEFAULT_CHUNK * BYTES_PER_RECORD,
+  buffers?: BufferPool,
 ): AsyncGenerator<RawRecord[] | CsvBytesChunk> {
   const fh = await open(path, 'r');
   const chunkOf = (bytes: Uint8Array, base: number, records: number | null, slices?: number[]): CsvBytesChunk => ({
@@ -264,7 +266,7 @@ export async function* readCsvChunks(
   });
   let legacyFrom: { offset: number; base: number } | null = null;
   try {
-    let buf: Buffer = Buffer.allocUnsafeSlow(chunkBytes);
+    let buf: Buffer = pooledBytes(buffers, chunkBytes);
     let filled = 0;
     let offset = 0; // file offset of buf[0]
     let base = 0;
@@ -273,7 +275,9 @@ export async function* readCsvChunks(
     const emit = (c: CsvBytesChunk): RawRecord[] | CsvBytesChunk => {
       if (!first) return c;
       first = false;
-      return decodeCsvChunk(c);
+      const records = decodeCsvChunk(c);
+      buffers?.give(c.bytes.buffer); // decoded here: its bytes are free again
+      return records;
     };
     for (;;) {
       while (filled < buf.length && !eof) {
@@ -290,15 +294,16 @@ export async function* readCsvChunks(
         break;
       }
       if (b.end === 0 && !eof) {
-        const bigger = Buffer.allocUnsafeSlow(buf.length * 2);
+        const bigger = pooledBytes(buffers, buf.length * 2);
         buf.copy(bigger, 0, 0, filled);
+        buffers?.give(buf.buffer);
         buf = bigger;
         continue;
       }
       // The bytes after the last record end go to the next buffer before this one leaves (it may be
       // transferred to a thread).
       const rest = filled - b.end;
-      const next = eof && rest === 0 ? null : Buffer.allocUnsafeSlow(Math.max(chunkBytes, rest * 2));
+      const next = eof && rest === 0 ? null : pooledBytes(buffers, Math.max(chunkBytes, rest * 2));
       if (next) buf.copy(next, 0, b.end, filled);
       if (b.end > 0) yield emit(chunkOf(buf.subarray(0, b.end), base, b.records, b.slices));
       base += b.records;
@@ -384,6 +389,7 @@ export async function openCsv(
                 match.headers.length,
                 file,
                 chunkBytesFor(opts.chunkSize ?? DEFAULT_CHUNK),
+                opts.buffers,
               ),
           },
         }

@@ -42,13 +42,3 @@ export function makeThreadPool<I, O>(taskModule: URL, opts: ThreadPoolOptions = 
     close: () => piscina.destroy(),
   };
 }
-
-/**
- * Frees a buffer's memory now rather than at the next full collection: a buffer that lived through a
- * chunk's work is in the old generation, and its megabyte would wait for a mark-compact (external memory
- * piled up by tens of MB). Transferring it hands the memory to a new, young buffer, which the next
- * scavenge frees; the old one is left detached (zero length). Only for buffers nothing reads afterwards.
- */
-export function releaseBuffer(buffer: ArrayBufferLike): void {
-  if (buffer instanceof ArrayBuffer && buffer.byteLength > 0) structuredClone(buffer, { transfer: [buffer] });
-}

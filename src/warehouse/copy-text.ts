@@ -80,6 +80,11 @@ export interface EncodedStaging {
   hi: number;
 }
 
+/** Room for the COPY text of a CSV chunk of `csvBytes`: about 1.3 times as long (key, hash and lineage added). */
+export function copyBytesForCsv(csvBytes: number): number {
+  return Math.ceil(csvBytes * 1.5);
+}
+
 /**
  * COPY text gathered as UTF-8 bytes piece by piece: each piece is encoded as it comes, so the strings
  * die young (kept until the end, a chunk's text outlived young-generation collections and filled the
@@ -90,8 +95,11 @@ export class Utf8Sink {
   private at = 0;
   private readonly encoder = new TextEncoder();
 
-  constructor(initialBytes = 1 << 20) {
-    this.buf = Buffer.allocUnsafeSlow(Math.max(1024, initialBytes)); // not zero-filled: only what is written is touched
+  /** `spare`: a buffer to write into if it is large enough (one used before, see BufferPool). */
+  constructor(initialBytes = 1 << 20, spare?: ArrayBuffer) {
+    const size = Math.max(1024, Math.ceil(initialBytes));
+    // Not zero-filled: only what is written is touched.
+    this.buf = spare && spare.byteLength >= size ? Buffer.from(spare) : Buffer.allocUnsafeSlow(size);
   }
 
   add(text: string): void {
