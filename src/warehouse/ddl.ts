@@ -22,6 +22,11 @@ export function catalogTables(catalog: Catalog): CatalogTables {
 export interface ColumnDef {
   name: string;
   sqlType: string;
+  /**
+   * Compared byte by byte (COLLATE "C"): identifiers in an index, never sorted for people. Under the
+   * database's collation every index probe and insert pays for a linguistic comparison (migrations 008, 009).
+   */
+  bytewise?: true;
 }
 
 /** Columns every catalog table has besides the catalog's fields (key, hash, version, county, lineage). */
@@ -99,15 +104,16 @@ export function fieldColumns(catalog: Catalog): ColumnDef[] {
 
 /** Every column of the catalog's main table, in order. The history table adds superseded_at/superseded_by_batch. */
 export function mainColumns(catalog: Catalog): ColumnDef[] {
-  return [{ name: 'record_key', sqlType: 'text' }, ...fieldColumns(catalog), ...META_COLUMNS];
+  return [{ name: 'record_key', sqlType: 'text', bytewise: true }, ...fieldColumns(catalog), ...META_COLUMNS];
 }
 
 /** Columns of the staging table, in the order COPY sends them. */
 export function stagingColumns(catalog: Catalog): ColumnDef[] {
   return [
-    { name: 'batch_id', sqlType: 'text' },
+    // The first column of the staging index, written by every COPY: compared byte by byte.
+    { name: 'batch_id', sqlType: 'text', bytewise: true },
     { name: 'row_number', sqlType: 'integer' },
-    { name: 'record_key', sqlType: 'text' },
+    { name: 'record_key', sqlType: 'text', bytewise: true },
     { name: 'content_hash', sqlType: 'text' },
     { name: 'subject_key', sqlType: 'text' },
     { name: 'county', sqlType: 'text' },
@@ -121,9 +127,7 @@ const NOT_NULL = new Set(['record_key', 'content_hash', 'version', 'batch_id', '
 
 function columnSql(c: ColumnDef): string {
   let s = `${ident(c.name)} ${c.sqlType}`;
-  // Keys are identifiers: compared byte by byte, not through the database's linguistic collation
-  // (migration 008 says why).
-  if (c.name === 'record_key') s += ' COLLATE "C"';
+  if (c.bytewise) s += ' COLLATE "C"';
   if (NOT_NULL.has(c.name)) s += ' NOT NULL';
   if (c.name === 'first_loaded_at' || c.name === 'updated_at') s += ' NOT NULL DEFAULT now()';
   return s;

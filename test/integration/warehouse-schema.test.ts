@@ -67,6 +67,15 @@ describeEachWarehouse('warehouse schema matches the catalogs', (kind) => {
         expect([table, res.rows[0]?.collname]).toEqual([table, 'C']);
       }
     });
+
+    it(`${catalog.id}: the staging index's batch_id compares byte by byte (COLLATE "C")`, async () => {
+      const res = await t.wh.knex.raw(
+        `SELECT c.collname FROM pg_attribute a JOIN pg_collation c ON c.oid = a.attcollation
+         WHERE a.attrelid = to_regclass(?) AND a.attname = 'batch_id'`,
+        [`${catalog.table}_staging`],
+      );
+      expect(res.rows[0]?.collname).toBe('C');
+    });
   }
 
   it.runIf(kind === 'pglite')(
