@@ -1,6 +1,6 @@
 import type { Context } from '../src/context.js';
 
-export { engineDeps } from '../src/context.js';
+export { engineDeps } from '../src/engine-deps.js';
 
 export interface GlobalOptions {
   json?: boolean;

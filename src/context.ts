@@ -55,14 +55,4 @@ export async function makeContext(config: GuijiConfig, opts: MakeContextOptions 
   return { config, db, logger, clock, catalogs, reference, release: () => db.close() };
 }
 
-/** What the pipelines need from a context (the warehouse under the name they use). */
-export function engineDeps(ctx: Context) {
-  return {
-    config: ctx.config,
-    warehouse: ctx.db,
-    catalogs: ctx.catalogs,
-    reference: ctx.reference,
-    clock: ctx.clock,
-    logger: ctx.logger,
-  };
-}
+export { engineDeps } from './engine-deps.js';
