@@ -151,6 +151,9 @@ async function threadsFor(
   ]);
   const pool = makeThreadPool<ChunkTask, ChunkOutput>(new URL('../../pipelines/chunk-worker.js', import.meta.url), {
     threads,
+    // A workbook's one stage thread receives its rows cloned, all alive at once: a larger young generation
+    // lets them die there (100k rows: ~0.25 s and ~0.4 CPU-s less, ~15 MB more at the peak).
+    ...(workbooksOnly ? { youngMb: 16 } : {}),
   });
   return {
     runner: threadChunkRunner(pool, threads),
