@@ -28,11 +28,9 @@ export interface ChunkOutput {
 
 /** Runs the row stages over chunks of one batch. */
 export interface ChunkRunner {
-  run(records: RawRecord[], prov: ChunkProvenance): Promise<ChunkOutput>;
-  /**
-   * CSV bytes split and numbered where the stages run (runners with threads; the bytes move there).
-   * `sink`: a used buffer for the COPY output, moved there too.
-   */
+  /** `sink`: a used buffer for the COPY output (BufferPool), moved to the thread (runners with threads). */
+  run(records: RawRecord[], prov: ChunkProvenance, sink?: ArrayBuffer): Promise<ChunkOutput>;
+  /** CSV bytes split and numbered where the stages run (runners with threads; the bytes move there). */
   runBytes?(chunk: CsvBytesChunk, prov: ChunkProvenance, sink?: ArrayBuffer): Promise<ChunkOutput>;
   /** Chunks worth having in flight at once (threads); 1 for the inline runner. */
   parallelism?: number;
@@ -126,7 +124,8 @@ export function threadChunkRunner(pool: ThreadPool<ChunkTask, ChunkOutput>, thre
       defaults: ctx.defaults,
     };
     return {
-      run: (records, prov) => pool.run({ spec, prov, records }),
+      run: (records, prov, sink) =>
+        pool.run({ spec, prov, records, ...(sink ? { sink } : {}) }, sink ? [sink] : undefined),
       runBytes: (csv, prov, sink) =>
         pool.run(
           { spec, prov, csv, ...(sink ? { sink } : {}) },

@@ -124,7 +124,12 @@ export async function ingestFile(deps: IngestDeps, file: string, opts: IngestOpt
     throwIfStopped(opts.signal, file, null, null);
     // A large CSV's chunk buffers go round (reader → thread → COPY → reader) instead of being allocated anew.
     const buffers = deps.runner?.takesBytes ? new BufferPool() : undefined;
-    for await (const ev of openSource(file, deps.catalogs.list, { ...opts, buffers })) {
+    const chunkBytes = deps.config.csvChunkBytes;
+    for await (const ev of openSource(file, deps.catalogs.list, {
+      ...opts,
+      buffers,
+      ...(chunkBytes !== undefined ? { chunkBytes } : {}),
+    })) {
       if (ev.kind === 'skipped') {
         result.skipped.push(ev.skipped);
         deps.logger.info({ file, sheet: ev.skipped.sheet, code: ev.skipped.code }, ev.skipped.en);
@@ -191,6 +196,9 @@ async function sha256File(file: string): Promise<string> {
   for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
   return h.digest('hex');
 }
+
+/** Room taken from the pool for the COPY text of a chunk of records (the thread's sink grows past it if need be). */
+const RECORDS_COPY_BYTES = 1 << 20;
 
 /** One sheet = one batch. */
 async function ingestSheet(
@@ -341,7 +349,8 @@ async function ingestSheet(
             chunk,
           );
         }
-        running = runner.run(chunk, prov);
+        // Workbook rows: their COPY text goes into a buffer used before, as a CSV chunk's does.
+        running = runner.run(chunk, prov, buffers?.take(RECORDS_COPY_BYTES));
       }
       if (running) {
         const done = running.then((out) => {

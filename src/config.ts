@@ -39,6 +39,11 @@ export interface GuijiConfig {
   threads: number;
   /** Files larger than this go through the threads ($GUIJI_THREADS_ABOVE_MB, default 8; 0 = every file). */
   threadsAboveBytes: number;
+  /**
+   * Bytes of a CSV per chunk handed to a stage thread ($GUIJI_CSV_CHUNK_BYTES; default about 1 MB). Tests set a
+   * few KB to cut a small file into many chunks.
+   */
+  csvChunkBytes?: number;
   /** The config file read, if any. */
   configFile?: string;
   /** Distributed mode (REDIS_URL set): where files are staged for every worker, and queue tuning. */
@@ -126,6 +131,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: LoadConfi
     sources: resolveSources(file.sources ?? {}, env),
     threads: threadCount(env.GUIJI_THREADS),
     threadsAboveBytes: intSetting('GUIJI_THREADS_ABOVE_MB', env.GUIJI_THREADS_ABOVE_MB, 8, 0, 1_000_000) * 1024 * 1024,
+    ...(env.GUIJI_CSV_CHUNK_BYTES?.trim()
+      ? { csvChunkBytes: intSetting('GUIJI_CSV_CHUNK_BYTES', env.GUIJI_CSV_CHUNK_BYTES, 0, 64, 64 << 20) }
+      : {}),
     configFile,
     distributed: {
       spool: path.resolve(cwd, nonEmpty(env.GUIJI_SPOOL) ?? path.join(nonEmpty(env.GUIJI_HOME) ?? '.guiji', 'spool')),

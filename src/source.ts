@@ -26,6 +26,8 @@ export interface ReadOptions {
   displayName?: string;
   /** Not the clerk's: where a CSV's byte chunks take their buffers from (the consumer gives them back). */
   buffers?: BufferPool;
+  /** Not the clerk's: bytes per CSV chunk for the stage threads (default about `chunkSize` records' worth). */
+  chunkBytes?: number;
 }
 
 /** A sheet (or the one table of a CSV) whose header matched a catalog. */

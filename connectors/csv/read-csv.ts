@@ -21,13 +21,9 @@ const DEFAULT_CHUNK = 2000;
 const BYTES_PER_RECORD = 512;
 /** Bytes decoded and split at once within a chunk (about 120 rows). */
 const SLICE_BYTES = 64 << 10;
-/**
- * Bytes per chunk of about `records` records; GUIJI_CSV_CHUNK_BYTES sets it (tests: to cut files of a few
- * rows into several chunks).
- */
-function chunkBytesFor(records: number): number {
-  const n = Number(process.env.GUIJI_CSV_CHUNK_BYTES);
-  return Number.isInteger(n) && n >= 64 ? n : records * BYTES_PER_RECORD;
+/** Bytes per chunk of about `records` records, unless `ReadOptions.chunkBytes` says otherwise. */
+function chunkBytesFor(opts: Pick<ReadOptions, 'chunkSize' | 'chunkBytes'>): number {
+  return opts.chunkBytes ?? (opts.chunkSize ?? DEFAULT_CHUNK) * BYTES_PER_RECORD;
 }
 /** One record longer than this is left to the splitter (it salvages a quote that never closes). */
 const MAX_RECORD_BYTES = 16 << 20;
@@ -388,7 +384,7 @@ export async function openCsv(
                 headerRowIndex + 1,
                 match.headers.length,
                 file,
-                chunkBytesFor(opts.chunkSize ?? DEFAULT_CHUNK),
+                chunkBytesFor(opts),
                 opts.buffers,
               ),
           },

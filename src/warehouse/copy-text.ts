@@ -80,7 +80,7 @@ export interface EncodedStaging {
   hi: number;
 }
 
-/** Room for the COPY text of a CSV chunk of `csvBytes`: about 1.3 times as long (key, hash and lineage added). */
+/** Room for the COPY text of a CSV chunk of `csvBytes`: the text is about 1.3 times as long (key, hash, lineage). */
 export function copyBytesForCsv(csvBytes: number): number {
   return Math.ceil(csvBytes * 1.5);
 }

@@ -51,33 +51,31 @@ const lines = (rows: string[][], delim = ',', nl = '\n') => rows.map((r) => r.jo
  * and of the default size,
  * and must give the same records.
  */
-async function all(sheet: MatchedSheet): Promise<RawRecord[]> {
+async function all(sheet: MatchedSheet, opts: ReadOptions = {}): Promise<RawRecord[]> {
   const out: RawRecord[] = [];
   for await (const chunk of sheet.records) out.push(...chunk);
   if (sheet.chunks) {
-    const sizes = statSync(sheet.file).size < 100_000 ? ['64', '200', undefined] : ['65536', undefined];
-    for (const size of sizes) expect(await fromChunks(sheet, size)).toEqual(out);
+    const sizes = statSync(sheet.file).size < 100_000 ? [64, 200, undefined] : [65536, undefined];
+    for (const size of sizes) expect(await fromChunks(sheet, opts, size)).toEqual(out);
   }
   return out;
 }
 
-async function fromChunks(sheet: MatchedSheet, chunkBytes: string | undefined): Promise<RawRecord[]> {
-  const saved = process.env.GUIJI_CSV_CHUNK_BYTES;
-  if (chunkBytes === undefined) delete process.env.GUIJI_CSV_CHUNK_BYTES;
-  else process.env.GUIJI_CSV_CHUNK_BYTES = chunkBytes;
-  try {
-    const out: RawRecord[] = [];
-    for await (const chunk of sheet.chunks ?? []) out.push(...(Array.isArray(chunk) ? chunk : decodeCsvChunk(chunk)));
-    return out;
-  } finally {
-    if (saved === undefined) delete process.env.GUIJI_CSV_CHUNK_BYTES;
-    else process.env.GUIJI_CSV_CHUNK_BYTES = saved;
-  }
+/** The sheet opened again with chunks of `chunkBytes`, read as byte chunks (decoded as a thread does). */
+async function fromChunks(
+  sheet: MatchedSheet,
+  opts: ReadOptions,
+  chunkBytes: number | undefined,
+): Promise<RawRecord[]> {
+  const again = await openCsv(sheet.file, catalogs, chunkBytes === undefined ? opts : { ...opts, chunkBytes });
+  const out: RawRecord[] = [];
+  for await (const chunk of again.chunks ?? []) out.push(...(Array.isArray(chunk) ? chunk : decodeCsvChunk(chunk)));
+  return out;
 }
 
 async function open(path: string, opts: ReadOptions = {}): Promise<{ sheet: MatchedSheet; records: RawRecord[] }> {
   const sheet = await openCsv(path, catalogs, opts);
-  return { sheet, records: await all(sheet) };
+  return { sheet, records: await all(sheet, opts) };
 }
 
 async function openError(path: string, opts: ReadOptions = {}): Promise<GuijiError> {
@@ -283,14 +281,9 @@ describe('rows', () => {
     const rest = Array.from({ length: 5 }, (_, i) => `丙${i},,文号${i},警告,,2024/01/02,机关`);
     // A space after the closing quote: papaparse accepts it, the byte scan leaves it to the splitter.
     const text = `${HEADER.join(',')}\r\n${good.join('\r\n')}\r\n乙,,"文号x" ,警告,,2024/01/02,机关\r\n${rest.join('\r\n')}`;
-    const sheet = await openCsv(write(text), catalogs);
-    process.env.GUIJI_CSV_CHUNK_BYTES = '300';
+    const sheet = await openCsv(write(text), catalogs, { chunkBytes: 300 });
     const kinds: string[] = [];
-    try {
-      for await (const c of sheet.chunks ?? []) kinds.push(Array.isArray(c) ? 'records' : 'bytes');
-    } finally {
-      delete process.env.GUIJI_CSV_CHUNK_BYTES;
-    }
+    for await (const c of sheet.chunks ?? []) kinds.push(Array.isArray(c) ? 'records' : 'bytes');
     // Decoded first chunk, byte chunks, then records again from the irregular row on.
     expect(kinds[0]).toBe('records');
     expect(kinds.filter((k) => k === 'bytes').length).toBeGreaterThan(3);
