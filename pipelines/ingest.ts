@@ -122,7 +122,7 @@ export async function ingestFile(deps: IngestDeps, file: string, opts: IngestOpt
   const sha = opts.dryRun ? Promise.resolve(null) : sha256File(file).catch(() => null);
   try {
     throwIfStopped(opts.signal, file, null, null);
-    // A large CSV's chunk buffers go round (reader → thread → COPY → reader) instead of being allocated anew.
+    // With threads, chunk buffers go round (reader → thread → COPY → reader) instead of being allocated anew.
     const buffers = deps.runner?.takesBytes ? new BufferPool() : undefined;
     const chunkBytes = deps.config.csvChunkBytes;
     for await (const ev of openSource(file, deps.catalogs.list, {
