@@ -11,7 +11,7 @@ import { loadReference } from '../src/reference.js';
 import type { CsvBytesChunk, RawRecord } from '../src/source.js';
 import { makeSpool } from '../src/spool.js';
 import type { ColumnBinding, CountyDefaults, Row } from '../src/types.js';
-import { copyBytesForCsv, Utf8Sink } from '../src/warehouse/copy-text.js';
+import { copyBytesForCsv, RECORDS_COPY_BYTES, Utf8Sink } from '../src/warehouse/copy-text.js';
 import { type ChunkOutput, splitChunk, toRows } from './chunk-runner.js';
 import { rejectionIdColumn } from './rejection-id.js';
 import { makePipeline, type PipelineResult } from './stages.js';
@@ -84,7 +84,7 @@ export default async function runChunk(task: ChunkTask): Promise<ChunkOutput> {
   } else input = task.csv ?? task.records ?? [];
   const bytes = Array.isArray(input) ? null : input.bytes;
   const slices = Array.isArray(input) ? slicesOf(input) : csvChunkSlices(input);
-  const out = stageChunk(task, slices, bytes ? copyBytesForCsv(bytes.byteLength) : 1 << 20);
+  const out = stageChunk(task, slices, bytes ? copyBytesForCsv(bytes.byteLength) : RECORDS_COPY_BYTES);
   const data = out.staged?.data;
   // In a pool thread the bytes move to the caller, and the CSV bytes go back for the next chunk read;
   // called directly (tests), the output is returned as is.

@@ -27,7 +27,7 @@ import {
   type FrozenContext,
   finishBatch,
 } from '../src/warehouse/batches.js';
-import { copyBytesForCsv } from '../src/warehouse/copy-text.js';
+import { copyBytesForCsv, RECORDS_COPY_BYTES } from '../src/warehouse/copy-text.js';
 import {
   dropStaged,
   openScratchStaging,
@@ -196,9 +196,6 @@ async function sha256File(file: string): Promise<string> {
   for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
   return h.digest('hex');
 }
-
-/** Room taken from the pool for the COPY text of a chunk of records (the thread's sink grows past it if need be). */
-const RECORDS_COPY_BYTES = 1 << 20;
 
 /** One sheet = one batch. */
 async function ingestSheet(

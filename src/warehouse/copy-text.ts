@@ -80,6 +80,9 @@ export interface EncodedStaging {
   hi: number;
 }
 
+/** Room first given to the COPY text of a chunk of records (the sink grows past it if need be). */
+export const RECORDS_COPY_BYTES = 1 << 20;
+
 /** Room for the COPY text of a CSV chunk of `csvBytes`: the text is about 1.3 times as long (key, hash, lineage). */
 export function copyBytesForCsv(csvBytes: number): number {
   return Math.ceil(csvBytes * 1.5);
