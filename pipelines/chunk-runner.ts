@@ -16,7 +16,7 @@ export interface ChunkOutput {
   /** … or already encoded for COPY (thread runner: only a string crosses the thread boundary). */
   staged: EncodedStaging | null;
   validCount: number;
-  /** Valid rows that carry warnings (stored with the batch). Their cells are dropped. */
+  /** Valid rows that carry warnings (stored with the batch): row number, key and issues only. */
   warned: Row[];
   rejected: Row[];
   /** Valid rows that carried a rejection id: [row number, rejection id] (their cells may be encoded away). */
@@ -81,7 +81,8 @@ export function splitChunk(
     if (hasError(r)) rejected.push(r);
     else {
       valid.push(r);
-      if (r.issues.length > 0) warned.push({ ...r, cells: [] });
+      // What storing its warnings needs (row number, key, issues): a row's cells and values stay here.
+      if (r.issues.length > 0) warned.push({ prov: r.prov, cells: [], values: {}, issues: r.issues, key: r.key });
       if (linkColumn >= 0) {
         const id = parseRejectionId(r.cells[linkColumn]);
         if (id !== undefined) links.push([r.prov.rowNumber, id]);
