@@ -6,11 +6,13 @@
 import { chunkRecords } from '../../connectors/csv/read-csv.js';
 import type { Catalog } from '../../src/catalog/types.js';
 import { internalError } from '../../src/errors.js';
+import { BufferPool, releaseBuffer } from '../../src/executors/buffer-pool.js';
 import type { ThreadPool } from '../../src/executors/thread-pool.js';
 import type { StageContext } from '../../src/pipeline.js';
 import type { Row } from '../../src/types.js';
 import { type BatchRecord, type FrozenContext, getBatch } from '../../src/warehouse/batches.js';
 import { chunkStatus, lockChunk, markChunkDone, pendingChunkCount } from '../../src/warehouse/chunks.js';
+import { copyBytesForCsv } from '../../src/warehouse/copy-text.js';
 import { stageEncoded, stageRows } from '../../src/warehouse/load.js';
 import type { Warehouse } from '../../src/warehouse/open.js';
 import { saveWarnings } from '../../src/warehouse/rejections.js';
@@ -41,6 +43,11 @@ interface PlannedBatch {
  */
 export function makeChunkProcessor(deps: FlowDeps, threads?: ThreadPool<ChunkTask, ChunkOutput>) {
   const plans = new Map<string, PlannedBatch>();
+  // The threads' COPY output buffers come back here after their COPY and go out again with the next tasks;
+  // a chunk file's bytes come back from the thread and are freed at once. Dropped as garbage instead,
+  // they piled up as external memory and set off a full collection every chunk or two (bench/CHOICES.md).
+  const buffers = new BufferPool(4);
+  let sinkBytes = 0;
 
   const plan = async (batchId: string): Promise<PlannedBatch | undefined> => {
     const cached = plans.get(batchId);
@@ -90,21 +97,31 @@ export function makeChunkProcessor(deps: FlowDeps, threads?: ThreadPool<ChunkTas
     if (threads) {
       // The thread reads the chunk file, runs the stages and encodes the COPY text: no rows cross threads.
       const ctx = p.batch.context as FrozenContext;
+      const sink = buffers.take(sinkBytes);
       out = await threads
-        .run({
-          spec: {
-            batchKey: batchId,
-            catalogId: p.catalog.id,
-            county: ctx.county,
-            today: ctx.today,
-            headers: ctx.headers,
-            columns: ctx.columns,
-            defaults: ctx.defaults,
+        .run(
+          {
+            spec: {
+              batchKey: batchId,
+              catalogId: p.catalog.id,
+              county: ctx.county,
+              today: ctx.today,
+              headers: ctx.headers,
+              columns: ctx.columns,
+              defaults: ctx.defaults,
+            },
+            prov,
+            chunkFile: { spool: deps.spool.root, batchId, chunkNo },
+            ...(sink ? { sink } : {}),
           },
-          prov,
-          chunkFile: { spool: deps.spool.root, batchId, chunkNo },
-        })
+          sink ? [sink] : undefined,
+        )
         .catch(missing);
+      if (out.spent) {
+        // The next chunk's COPY text needs about as much room as this one's (chunks have equal rows).
+        sinkBytes = copyBytesForCsv(out.spent.byteLength);
+        releaseBuffer(out.spent);
+      }
     } else {
       const chunk = await deps.spool.readChunk(batchId, chunkNo).catch(missing);
       const records = chunkRecords(chunk);
@@ -138,6 +155,8 @@ export function makeChunkProcessor(deps: FlowDeps, threads?: ThreadPool<ChunkTas
       });
       return true;
     });
+    const copied = out.staged?.data;
+    if (copied instanceof Uint8Array) buffers.give(copied.buffer);
     if (!done) return none('already');
     await deps.spool.removeChunk(batchId, chunkNo);
     // The last chunk of a collected batch asks for the merge (finalize checks again: asking twice is fine).
