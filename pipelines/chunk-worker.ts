@@ -106,11 +106,12 @@ export default async function runChunk(task: ChunkTask): Promise<ChunkOutput> {
 
 /**
  * The ArrayBuffer behind `bytes` if it can be moved to another thread: not one of Node's shared slabs
- * for small Buffers (moving one would empty every Buffer on it).
+ * (`Buffer.poolSize` bytes, under the small Buffers of `Buffer.allocUnsafe`, a small file's `readFile`
+ * among them): moving one would empty every Buffer on it.
  */
 function ownBuffer(bytes: Uint8Array): ArrayBuffer | undefined {
   const b = bytes.buffer;
-  return b instanceof ArrayBuffer && b.byteLength > Buffer.poolSize ? b : undefined;
+  return b instanceof ArrayBuffer && b.byteLength !== Buffer.poolSize ? b : undefined;
 }
 
 /** Records a slice at a time, each slice's cells left to the collector once it is taken. */
