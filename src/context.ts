@@ -54,5 +54,3 @@ export async function makeContext(config: GuijiConfig, opts: MakeContextOptions 
   }
   return { config, db, logger, clock, catalogs, reference, release: () => db.close() };
 }
-
-export { engineDeps } from './engine-deps.js';

@@ -3,9 +3,8 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import type { FastifyInstance } from 'fastify';
 import type { Context } from '../../src/context.js';
-import { engineDeps } from '../../src/engine-deps.js';
 import { configError } from '../../src/errors.js';
-import { type GlobalOptions, openContext } from '../context.js';
+import { engineDeps, type GlobalOptions, openContext } from '../context.js';
 import { closeOrphanBatches } from '../orphans.js';
 import { reportError, warn } from '../output.js';
 

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { EXPIRY_INTERVAL_MS, startServe } from '../../cli/commands/serve.js';
 import { EXPIRY_ACTOR, expireHeldBatches } from '../../pipelines/held.js';
-import { engineDeps } from '../../src/context.js';
+import { engineDeps } from '../../src/engine-deps.js';
 import type { Logger } from '../../src/types.js';
 import { getBatch } from '../../src/warehouse/batches.js';
 import { FIXTURES } from '../helpers/ingest.js';

@@ -10,7 +10,7 @@ import {
   rejectionFacets,
   STATUS_FILTERS,
 } from '../../review/rejections.js';
-import { engineDeps } from '../../src/context.js';
+import { engineDeps } from '../../src/engine-deps.js';
 import { requireUser } from '../auth.js';
 import type { WebDeps } from '../deps.js';
 

@@ -18,7 +18,7 @@ import { badRequest, conflict, notFound } from '../../review/errors.js';
 import { listRejectionViews } from '../../review/rejections.js';
 import type { User } from '../../review/types.js';
 import type { RejectionView } from '../../review/view.js';
-import { engineDeps } from '../../src/context.js';
+import { engineDeps } from '../../src/engine-deps.js';
 import { isGuijiError } from '../../src/errors.js';
 import type { BatchSummary } from '../../src/types.js';
 import { getBatch } from '../../src/warehouse/batches.js';
