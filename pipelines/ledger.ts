@@ -65,15 +65,17 @@ export function recordMerge(
 /**
  * The batch's set-based merge (every executor, and a held upload's commit) followed by the warnings of
  * duplicates whose content differed from their winner's (DESIGN.md §2), stored with the batch's rows.
+ * `merge`: how the merge runs, if not mergeBatch (an ingest that merged while it staged finishes here).
  */
 export async function mergeWithDuplicateWarnings(
   wh: Warehouse,
   catalog: Catalog,
   batch: { id: string; file: string; sheet?: string | null },
   opts: MergeOptions = {},
+  merge: () => Promise<MergeResult> = () => mergeBatch(wh, catalog, batch.id, opts),
 ): Promise<MergeResult & { ms: number }> {
   const t0 = performance.now();
-  const merged = await mergeBatch(wh, catalog, batch.id, opts);
+  const merged = await merge();
   const ms = performance.now() - t0;
   // A page at a time: a file sent twice over with edits has as many of these as rows.
   const where = { file: batch.file, sheet: batch.sheet ?? undefined };

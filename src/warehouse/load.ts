@@ -108,7 +108,7 @@ export interface MergeResult {
  * the WebAssembly heap of this process, which never shrinks, so there a large work_mem would stay as RSS
  * (the embedded 1M-row ingest peaked at 675 MB): it spills to its files instead.
  */
-function workMem(wh: Warehouse): string {
+export function workMem(wh: Warehouse): string {
   return wh.kind === 'postgres' ? '256MB' : '16MB';
 }
 
@@ -116,7 +116,7 @@ function workMem(wh: Warehouse): string {
  * Settings for the rest of a transaction (SET LOCAL), all in one statement: a round trip each cost ~10 ms
  * on PGlite, several per merged range.
  */
-async function setLocal(trx: Knex.Transaction, settings: Record<string, string>): Promise<void> {
+export async function setLocal(trx: Knex.Transaction, settings: Record<string, string>): Promise<void> {
   const names = Object.keys(settings);
   await trx.raw(
     `SELECT ${names.map(() => 'set_config(?, ?, true)').join(', ')}`,
@@ -124,7 +124,7 @@ async function setLocal(trx: Knex.Transaction, settings: Record<string, string>)
   );
 }
 
-function num(v: unknown): number {
+export function num(v: unknown): number {
   return v === null || v === undefined ? 0 : Number(v);
 }
 
@@ -206,43 +206,13 @@ export async function mergeBatch(
     const ranges: Array<[number, number]> = [];
     for (let from = lo; from <= hi; from += chunkRows) ranges.push([from, Math.min(hi, from + chunkRows - 1)]);
     let mergedRows = 0;
-    const mergeIn = (sql: string, fast: boolean, from: number, to: number) =>
-      knex.transaction(async (trx) => {
-        // Probe the table's primary key per staged row: the cost then follows the chunk, not the size of
-        // the whole warehouse (a hash join would scan every record of the table for every chunk).
-        // The fast statement reaches rows by ctid; with stale statistics the planner may scan instead.
-        // `cand` is materialised once per chunk: keep it in memory rather than in temp files.
-        await setLocal(trx, {
-          enable_hashjoin: 'off',
-          enable_mergejoin: 'off',
-          ...(fast ? { enable_seqscan: 'off' } : {}),
-          jit: 'off',
-          work_mem: workMem(wh),
-        });
-        const r = (await trx.raw(sql, { batch: batchId, from, to })).rows[0] as Record<string, unknown>;
-        const n = num(r.winners);
-        if (n === 0) return 0;
-        // A record changed by another session since this statement's snapshot is skipped by the UPDATE.
-        if (fast && num(r.updated) !== num(r.changed)) throw new MergeRaced();
-        const inserted = num(r.inserted);
-        const updated = num(r.updated);
-        await trx.raw(
-          `INSERT INTO merge_chunks (batch_id, first_row, last_row, inserted, updated, unchanged)
-           VALUES (?, ?, ?, ?, ?, ?)`,
-          [batchId, from, to, inserted, updated, n - inserted - updated],
-        );
-        return n;
-      });
     const mergeRange = async (from: number, to: number) => {
-      let winners: number;
-      try {
-        winners = await mergeIn(fastSql, true, from, to);
-      } catch (e) {
-        // Another batch wrote one of these records meanwhile: the range again, row by row under ON CONFLICT.
-        if (!(e instanceof MergeRaced) && (e as { code?: unknown }).code !== UNIQUE_VIOLATION) throw e;
-        winners = await mergeIn(safeSql, false, from, to);
-      }
-      mergedRows += winners;
+      const r = await mergeRangeRetrying((fn) => knex.transaction(fn), wh, { fast: fastSql, safe: safeSql }, batchId, {
+        from,
+        to,
+        chunk: true,
+      });
+      mergedRows += r.winners;
       opts.onProgress?.({ mergedRows, firstRow: from, lastRow: to, lastRowOfBatch: hi });
     };
     // Ranges hold distinct keys (duplicates were settled above), so they can merge side by side on
@@ -272,6 +242,13 @@ export async function mergeBatch(
   // Staged rows of merged ranges are dead weight now (a re-run would drop them anyway, see above).
   await clearStaged(wh, S, batchId);
 
+  const result = await mergedCounts(knex, batchId);
+  timings.cleanup = performance.now() - t0;
+  return { ...result, timings };
+}
+
+/** A batch's outcomes so far, summed from what its merge committed (merge_chunks, merge_duplicates). */
+export async function mergedCounts(knex: Knex, batchId: string): Promise<Omit<MergeResult, 'timings'>> {
   const sums = (
     await knex.raw(
       `SELECT sum(inserted) AS inserted, sum(updated) AS updated, sum(unchanged) AS unchanged
@@ -285,15 +262,79 @@ export async function mergeBatch(
       [batchId],
     )
   ).rows[0] as Record<string, unknown>;
-  timings.cleanup = performance.now() - t0;
   return {
-    timings,
     inserted: num(sums.inserted),
     updated: num(sums.updated),
     unchanged: num(sums.unchanged),
     duplicate: num(dups.losers),
     duplicateWarnings: num(dups.differing),
   };
+}
+
+/** What one range merge wrote. */
+export interface RangeCounts {
+  winners: number;
+  inserted: number;
+  updated: number;
+}
+
+/**
+ * Merges the staged rows `from`..`to` of a batch with `sqls.fast` in a transaction (or savepoint) that
+ * `run` opens, and if that met another session writing the same records, rolls it back and merges the
+ * range again with `sqls.safe`. `chunk`: record the range's counts in merge_chunks, in the same
+ * transaction.
+ */
+export async function mergeRangeRetrying(
+  run: <T>(fn: (trx: Knex.Transaction) => Promise<T>) => Promise<T>,
+  wh: Warehouse,
+  sqls: { fast: string; safe: string },
+  batchId: string,
+  range: { from: number; to: number; chunk: boolean },
+): Promise<RangeCounts> {
+  const mergeIn = (sql: string, fast: boolean) =>
+    run(async (trx) => {
+      // Probe the table's primary key per staged row: the cost then follows the chunk, not the size of
+      // the whole warehouse (a hash join would scan every record of the table for every chunk).
+      // The fast statement reaches rows by ctid; with stale statistics the planner may scan instead.
+      // `cand` is materialised once per chunk: keep it in memory rather than in temp files.
+      await setLocal(trx, {
+        enable_hashjoin: 'off',
+        enable_mergejoin: 'off',
+        enable_seqscan: fast ? 'off' : 'on',
+        jit: 'off',
+        work_mem: workMem(wh),
+      });
+      const r = (await trx.raw(sql, { batch: batchId, from: range.from, to: range.to })).rows[0] as Record<
+        string,
+        unknown
+      >;
+      const counts = { winners: num(r.winners), inserted: num(r.inserted), updated: num(r.updated) };
+      if (counts.winners === 0) return counts;
+      // A record changed by another session since this statement's snapshot is skipped by the UPDATE.
+      if (fast && num(r.updated) !== num(r.changed)) throw new MergeRaced();
+      if (range.chunk) {
+        await trx.raw(
+          `INSERT INTO merge_chunks (batch_id, first_row, last_row, inserted, updated, unchanged)
+           VALUES (?, ?, ?, ?, ?, ?)`,
+          [
+            batchId,
+            range.from,
+            range.to,
+            counts.inserted,
+            counts.updated,
+            counts.winners - counts.inserted - counts.updated,
+          ],
+        );
+      }
+      return counts;
+    });
+  try {
+    return await mergeIn(sqls.fast, true);
+  } catch (e) {
+    // Another batch wrote one of these records meanwhile: the range again, row by row under ON CONFLICT.
+    if (!(e instanceof MergeRaced) && (e as { code?: unknown }).code !== UNIQUE_VIOLATION) throw e;
+    return await mergeIn(sqls.safe, false);
+  }
 }
 
 /**
@@ -322,7 +363,7 @@ export async function differingDuplicates(
  * to reclaim before the next batch). Under the table lock nobody stages meanwhile; if the lock is not
  * free at once (another batch is staging), the batch's rows are deleted as before.
  */
-async function clearStaged(wh: Warehouse, S: string, batchId: string): Promise<void> {
+export async function clearStaged(wh: Warehouse, S: string, batchId: string): Promise<void> {
   const truncated = await wh.knex
     .transaction(async (trx) => {
       // The check below must probe the index: the staging table is rarely analyzed (it is emptied after
@@ -347,7 +388,7 @@ class MergeRaced extends Error {}
 const UNIQUE_VIOLATION = '23505';
 
 /** The tables and column lists both merge statements use. */
-function mergeParts(catalog: Catalog) {
+export function mergeParts(catalog: Catalog, staging?: string) {
   const t = catalogTables(catalog);
   const fields = fieldColumns(catalog).map((c) => ident(c.name));
   const main = [
@@ -388,7 +429,7 @@ function mergeParts(catalog: Catalog) {
     '"source_file"',
     '"source_sheet"',
   ];
-  return { M: ident(t.main), H: ident(t.history), S: ident(t.staging), main, fromStaged, overwritten };
+  return { M: ident(t.main), H: ident(t.history), S: ident(staging ?? t.staging), main, fromStaged, overwritten };
 }
 
 /**
@@ -405,8 +446,8 @@ function mergeParts(catalog: Catalog) {
  * key, and if one updates such a record, the UPDATE skips it (`updated` < `changed`). mergeBatch then
  * rolls the range back and merges it again with `mergeStatementOnConflict`.
  */
-export function mergeStatement(catalog: Catalog): string {
-  const { M, H, S, main, fromStaged, overwritten } = mergeParts(catalog);
+export function mergeStatement(catalog: Catalog, staging?: string): string {
+  const { M, H, S, main, fromStaged, overwritten } = mergeParts(catalog, staging);
   const set = overwritten.map((c) => `${c} = s.${c}`);
   return `WITH cand AS MATERIALIZED (
   SELECT s.ctid AS sid, t.ctid AS tid, t.content_hash IS DISTINCT FROM s.content_hash AS todo
@@ -446,8 +487,8 @@ FROM cand`;
  * filtered out before it reaches ON CONFLICT, which would lock (write) its row — and `xmax = 0` on the
  * returned row tells an insert from an update.
  */
-export function mergeStatementOnConflict(catalog: Catalog): string {
-  const { M, H, S, main, fromStaged, overwritten } = mergeParts(catalog);
+export function mergeStatementOnConflict(catalog: Catalog, staging?: string): string {
+  const { M, H, S, main, fromStaged, overwritten } = mergeParts(catalog, staging);
   const overwrite = [...overwritten, '"source_row"'].map((c) => `${c} = excluded.${c}`);
   const inRange = 's.batch_id = :batch AND s.row_number BETWEEN :from AND :to';
   return `WITH hist AS (
