@@ -6,6 +6,7 @@ import type { CsvBytesChunk, RawRecord } from '../src/source.js';
 import type { Row } from '../src/types.js';
 import { type EncodedStaging, encodeStaging, type StageBatch } from '../src/warehouse/copy-text.js';
 import type { ChunkTask, StageSpec } from './chunk-worker.js';
+import { keyPrints } from './key-index.js';
 import { parseRejectionId, rejectionIdColumn } from './rejection-id.js';
 import { makePipeline } from './stages.js';
 
@@ -22,6 +23,8 @@ export interface ChunkOutput {
   /** Valid rows that carried a rejection id: [row number, rejection id] (their cells may be encoded away). */
   links: Array<[number, number]>;
   stageMs: Record<string, number>;
+  /** [row number, key print] of the staged rows (with `staged`; see pipelines/key-index.ts). */
+  prints?: Int32Array;
   /** The CSV bytes' buffer, back from a thread for the reader to use again (runBytes with threads). */
   spent?: ArrayBuffer;
 }
@@ -92,8 +95,9 @@ export function splitChunk(
   if (!encode) return { valid, staged: null, validCount: valid.length, warned, rejected, links, stageMs };
   const t0 = performance.now();
   const staged = encodeStaging(encode.catalog, encode, valid);
+  const prints = keyPrints(valid);
   stageMs.encode = (stageMs.encode ?? 0) + (performance.now() - t0);
-  return { valid: null, staged, validCount: valid.length, warned, rejected, links, stageMs };
+  return { valid: null, staged, validCount: valid.length, warned, rejected, links, stageMs, prints };
 }
 
 /** The row stages in this thread: right for county files of a few thousand rows. */
