@@ -9,6 +9,7 @@ import * as m006 from './006_rejection_storage.js';
 import * as m007 from './007_batch_owner.js';
 import * as m008 from './008_key_collation.js';
 import * as m009 from './009_staging_batch_collation.js';
+import * as m010 from './010_chunk_key_prints.js';
 
 export const migrations: readonly WarehouseMigration[] = [
   { name: '001_ledger', up: m001.up, down: m001.down },
@@ -20,4 +21,5 @@ export const migrations: readonly WarehouseMigration[] = [
   { name: '007_batch_owner', up: m007.up, down: m007.down },
   { name: '008_key_collation', up: m008.up, down: m008.down },
   { name: '009_staging_batch_collation', up: m009.up, down: m009.down },
+  { name: '010_chunk_key_prints', up: m010.up, down: m010.down },
 ];

@@ -6,12 +6,13 @@
  */
 import { emptyCounts } from '../../src/types.js';
 import { finishBatch, getBatch, listRequestBatches } from '../../src/warehouse/batches.js';
-import { chunkTotals, pendingChunkCount } from '../../src/warehouse/chunks.js';
-import { dropStaged } from '../../src/warehouse/load.js';
+import { chunkKeyPrints, chunkTotals, MissingKeyPrints, pendingChunkCount } from '../../src/warehouse/chunks.js';
+import { dropStaged, type RepeatedKeys } from '../../src/warehouse/load.js';
 import type { Warehouse } from '../../src/warehouse/open.js';
 import { resolveLinks } from '../../src/warehouse/rejection-links.js';
 import { advanceRequest, getRequest, type RequestError } from '../../src/warehouse/requests.js';
 import { commitSyncCursor, recordSyncFailure } from '../../src/warehouse/sync-state.js';
+import { BatchKeyIndex } from '../key-index.js';
 import { checkLedger, mergeWithDuplicateWarnings, recordMerge, roundMs } from '../ledger.js';
 import { resolverOf } from '../rejection-links.js';
 import type { FlowDeps } from './deps.js';
@@ -25,8 +26,10 @@ export async function finalizeBatch(deps: FlowDeps, batchId: string): Promise<Fi
   const log = deps.logger.child({ batchId, file: batch.file, sheet: batch.sheet, catalog: batch.catalog });
   const catalog = deps.catalogs.get(batch.catalog);
 
+  const repeats = await batchRepeats(deps.warehouse, batchId);
   const merged = await mergeWithDuplicateWarnings(deps.warehouse, catalog, batch, {
     onProgress: (p) => log.debug({ ...p }, 'merging'),
+    ...(repeats ? { repeats } : {}),
   });
   const mergeMs = merged.ms;
   const totals = await chunkTotals(deps.warehouse, batchId);
@@ -63,6 +66,28 @@ export async function finalizeBatch(deps: FlowDeps, batchId: string): Promise<Fi
   await deps.spool.removeBatch(batchId);
   if (batch.requestId) await settleRequest(deps, batch.requestId);
   return 'done';
+}
+
+/**
+ * The batch's repeated keys from its chunks' key prints, in chunk order (as the inline ingest finds them);
+ * undefined when a chunk kept none (the merge then groups every staged row).
+ */
+async function batchRepeats(wh: Warehouse, batchId: string): Promise<RepeatedKeys | undefined> {
+  const index = new BatchKeyIndex();
+  const found = { later: [] as number[], early: [] as number[] };
+  try {
+    for await (const prints of chunkKeyPrints(wh, batchId)) {
+      const r = index.add(prints);
+      for (let i = 0; i < r.later.length; i++) {
+        found.later.push(r.later[i] as number);
+        found.early.push(r.early[i] as number);
+      }
+    }
+  } catch (e) {
+    if (e instanceof MissingKeyPrints) return undefined;
+    throw e;
+  }
+  return found;
 }
 
 /** A collected request whose batches have all ended is done; its spooled file is no longer needed. */

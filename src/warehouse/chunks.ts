@@ -23,6 +23,8 @@ export interface ChunkDone extends ChunkRef {
   warnings: number;
   stageMs: Record<string, number>;
   worker: string;
+  /** [row number, key print] of the rows it staged (pipelines/key-index.ts). */
+  keyPrints?: Int32Array;
 }
 
 /** Records a chunk as pending (a second collect of the same chunk changes nothing). */
@@ -54,11 +56,55 @@ export async function lockChunk(trx: Warehouse, c: ChunkRef): Promise<'pending' 
 export async function markChunkDone(trx: Warehouse, c: ChunkDone): Promise<void> {
   await trx.knex.raw(
     `UPDATE batch_chunks SET status = 'done', rows = ?, rejected = ?, warnings = ?, stage_ms = ?::jsonb, worker = ?,
-       done_at = now()
+       key_prints = ?, done_at = now()
      WHERE batch_id = ? AND chunk_no = ?`,
-    [c.rows, c.rejected, c.warnings, JSON.stringify(c.stageMs), c.worker, c.batchId, c.chunkNo],
+    [
+      c.rows,
+      c.rejected,
+      c.warnings,
+      JSON.stringify(c.stageMs),
+      c.worker,
+      c.keyPrints ? printBytes(c.keyPrints) : null,
+      c.batchId,
+      c.chunkNo,
+    ],
   );
 }
+
+/** Int32 pairs as stored: little-endian, whatever the machine. */
+function printBytes(prints: Int32Array): Buffer {
+  const out = Buffer.allocUnsafe(prints.length * 4);
+  for (let i = 0; i < prints.length; i++) out.writeInt32LE(prints[i] as number, i * 4);
+  return out;
+}
+
+/**
+ * The key prints of a batch's done chunks, a page of chunks at a time in chunk order; undefined if a
+ * done chunk has none (done by a worker from before they were kept).
+ */
+export async function* chunkKeyPrints(wh: Warehouse, batchId: string, pageChunks = 50): AsyncGenerator<Int32Array> {
+  let after = -1;
+  for (;;) {
+    const res = await wh.knex.raw(
+      `SELECT chunk_no, key_prints FROM batch_chunks
+       WHERE batch_id = ? AND status = 'done' AND chunk_no > ? ORDER BY chunk_no LIMIT ?`,
+      [batchId, after, pageChunks],
+    );
+    const rows = res.rows as Array<{ chunk_no: number; key_prints: Uint8Array | null }>;
+    if (rows.length === 0) return;
+    for (const r of rows) {
+      if (r.key_prints === null) throw new MissingKeyPrints();
+      const b = Buffer.from(r.key_prints.buffer, r.key_prints.byteOffset, r.key_prints.byteLength);
+      const prints = new Int32Array(b.length / 4);
+      for (let i = 0; i < prints.length; i++) prints[i] = b.readInt32LE(i * 4);
+      yield prints;
+      after = Number(r.chunk_no);
+    }
+  }
+}
+
+/** A done chunk of the batch kept no key prints: its repeats must be found from staging instead. */
+export class MissingKeyPrints extends Error {}
 
 export async function pendingChunkCount(wh: Warehouse, batchId: string): Promise<number> {
   const res = await wh.knex.raw(

@@ -81,7 +81,18 @@ function* pieces(text: string): Generator<string> {
   }
 }
 
+/** Rows of a batch that repeat a key seen earlier in it: later[i] first came at early[i] (0: unknown). */
+export interface RepeatedKeys {
+  later: readonly number[];
+  early: readonly number[];
+}
+
 export interface MergeOptions {
+  /**
+   * The batch's repeated keys, if known (pipelines/key-index.ts): the dedup then looks at those rows and
+   * their first rows only, instead of grouping every staged row by key.
+   */
+  repeats?: RepeatedKeys;
   /** Winners merged per transaction (a range of row numbers this wide). Default 50,000. */
   chunkRows?: number;
   /** Ranges merged at once on PostgreSQL (separate connections and transactions). Default 2. */
@@ -169,23 +180,26 @@ export async function mergeBatch(
        WHERE c.batch_id = ? AND s.batch_id = c.batch_id AND s.row_number BETWEEN c.first_row AND c.last_row`,
       [batchId],
     );
-    await trx.raw(
-      `INSERT INTO merge_duplicates (batch_id, row_number, winner_row, differs)
-       SELECT ?, x.row_number, x.winner_row, x.content_hash <> x.winner_hash
-       FROM (
-         SELECT s.row_number, s.content_hash,
-                first_value(s.row_number) OVER w AS winner_row,
-                first_value(s.content_hash) OVER w AS winner_hash
-         FROM ${S} s
-         JOIN (SELECT record_key FROM ${S} WHERE batch_id = ? GROUP BY record_key HAVING count(*) > 1) d
-           ON d.record_key = s.record_key
-         WHERE s.batch_id = ?
-         WINDOW w AS (PARTITION BY s.record_key ORDER BY s.row_number DESC)
-       ) x
-       WHERE x.row_number <> x.winner_row
-       ON CONFLICT (batch_id, row_number) DO NOTHING`,
-      [batchId, batchId, batchId],
-    );
+    if (opts.repeats) await insertRepeatLosers(trx, S, batchId, opts.repeats);
+    else {
+      await trx.raw(
+        `INSERT INTO merge_duplicates (batch_id, row_number, winner_row, differs)
+         SELECT ?, x.row_number, x.winner_row, x.content_hash <> x.winner_hash
+         FROM (
+           SELECT s.row_number, s.content_hash,
+                  first_value(s.row_number) OVER w AS winner_row,
+                  first_value(s.content_hash) OVER w AS winner_hash
+           FROM ${S} s
+           JOIN (SELECT record_key FROM ${S} WHERE batch_id = ? GROUP BY record_key HAVING count(*) > 1) d
+             ON d.record_key = s.record_key
+           WHERE s.batch_id = ?
+           WINDOW w AS (PARTITION BY s.record_key ORDER BY s.row_number DESC)
+         ) x
+         WHERE x.row_number <> x.winner_row
+         ON CONFLICT (batch_id, row_number) DO NOTHING`,
+        [batchId, batchId, batchId],
+      );
+    }
     await trx.raw(
       `DELETE FROM ${S} s USING merge_duplicates d
        WHERE d.batch_id = ? AND s.batch_id = d.batch_id AND s.row_number = d.row_number`,
@@ -245,6 +259,76 @@ export async function mergeBatch(
   const result = await mergedCounts(knex, batchId);
   timings.cleanup = performance.now() - t0;
   return { ...result, timings };
+}
+
+/** The temporary table of a transaction that holds its batch's repeated rows (row_number, early_row). */
+export const LATER_ROWS = 'merge_later_rows';
+
+/** Creates LATER_ROWS in the transaction (dropped at its end). */
+export async function createLaterRows(trx: Knex.Transaction): Promise<void> {
+  await trx.raw(
+    `CREATE TEMPORARY TABLE ${ident(LATER_ROWS)} (row_number integer PRIMARY KEY, early_row integer NOT NULL) ON COMMIT DROP`,
+  );
+}
+
+/** Adds repeated rows to LATER_ROWS: integer lists as text, the same on both drivers, one parameter each. */
+export async function addLaterRows(trx: Knex.Transaction, rows: RepeatedKeys): Promise<void> {
+  if (rows.later.length === 0) return;
+  await trx.raw(
+    `INSERT INTO ${ident(LATER_ROWS)} (row_number, early_row)
+     SELECT * FROM unnest(string_to_array(?, ',')::integer[], string_to_array(?, ',')::integer[])
+     ON CONFLICT (row_number) DO NOTHING`,
+    [rows.later.join(','), rows.early.join(',')],
+  );
+}
+
+/**
+ * Records as duplicates (merge_duplicates) every row of a repeated key but the highest: `later` and
+ * `early` name relations of (row_number, record_key, content_hash), the repeated rows and the first rows
+ * of their keys. Named binding: batch.
+ */
+export function repeatLosersSql(later: string, early: string): string {
+  return `INSERT INTO merge_duplicates (batch_id, row_number, winner_row, differs)
+SELECT :batch, x.row_number, x.winner_row, x.content_hash <> x.winner_hash
+FROM (
+  SELECT g.row_number, g.content_hash,
+         first_value(g.row_number) OVER w AS winner_row,
+         first_value(g.content_hash) OVER w AS winner_hash
+  FROM (SELECT row_number, record_key, content_hash FROM ${later}
+        UNION ALL SELECT row_number, record_key, content_hash FROM ${early}) g
+  WINDOW w AS (PARTITION BY g.record_key ORDER BY g.row_number DESC)
+) x
+WHERE x.row_number <> x.winner_row
+ON CONFLICT (batch_id, row_number) DO NOTHING`;
+}
+
+/**
+ * The dedup from known repeats, with every row still staged: the repeated rows and the first rows of
+ * their keys (a first row holding another key, its print shared, is left out) are all the rows of the
+ * batch's repeated keys. Staging's statistics are stale: each row is reached through its index.
+ */
+async function insertRepeatLosers(trx: Knex.Transaction, S: string, batchId: string, repeats: RepeatedKeys) {
+  if (repeats.later.length === 0) return;
+  await createLaterRows(trx);
+  await addLaterRows(trx, repeats);
+  await trx.raw(
+    `WITH l AS MATERIALIZED (
+       SELECT x.row_number, x.record_key, x.content_hash, r.early_row FROM ${ident(LATER_ROWS)} r
+       CROSS JOIN LATERAL (
+         SELECT s.row_number, s.record_key, s.content_hash FROM ${S} s
+         WHERE s.batch_id = :batch AND s.row_number = r.row_number OFFSET 0
+       ) x
+     ),
+     e AS MATERIALIZED (
+       SELECT DISTINCT x.row_number, x.record_key, x.content_hash FROM l
+       CROSS JOIN LATERAL (
+         SELECT s.row_number, s.record_key, s.content_hash FROM ${S} s
+         WHERE s.batch_id = :batch AND s.row_number = l.early_row AND s.record_key = l.record_key OFFSET 0
+       ) x
+     )
+     ${repeatLosersSql('l', 'e')}`,
+    { batch: batchId },
+  );
 }
 
 /** A batch's outcomes so far, summed from what its merge committed (merge_chunks, merge_duplicates). */

@@ -3,7 +3,10 @@ import type { Catalog } from '../catalog/types.js';
 import { catalogTables } from './ddl.js';
 import { ident } from './ident.js';
 import {
+  addLaterRows,
   clearStaged,
+  createLaterRows,
+  LATER_ROWS,
   type MergeOptions,
   type MergeResult,
   mergedCounts,
@@ -12,19 +15,14 @@ import {
   mergeStatement,
   mergeStatementOnConflict,
   num,
+  type RepeatedKeys,
+  repeatLosersSql,
   setLocal,
   workMem,
 } from './load.js';
 import type { Warehouse } from './open.js';
 
-/** Rows of a batch that repeat a key seen earlier in it: later[i] first came at early[i] (0: unknown). */
-export interface RepeatedKeys {
-  later: readonly number[];
-  early: readonly number[];
-}
-
 /** Temporary tables of the merge's transaction (dropped at its end). */
-const LATER_ROWS = 'merge_later_rows';
 const LATER_STAGED = 'merge_later_staged';
 const EARLY_ROWS = 'merge_early_rows';
 const EARLY_LOST = 'merge_early_lost';
@@ -140,9 +138,7 @@ export class MergeAsStaged {
     if (this.trx) return this.trx;
     const trx = await this.wh.knex.transaction();
     try {
-      await trx.raw(
-        `CREATE TEMPORARY TABLE ${ident(LATER_ROWS)} (row_number integer PRIMARY KEY, early_row integer NOT NULL) ON COMMIT DROP`,
-      );
+      await createLaterRows(trx);
       await trx.raw(
         `CREATE TEMPORARY TABLE ${ident(LATER_STAGED)} (LIKE ${ident(catalogTables(this.catalog).staging)}) ON COMMIT DROP`,
       );
@@ -196,16 +192,9 @@ export class MergeAsStaged {
   }
 
   private async flushRepeats(trx: Knex.Transaction): Promise<void> {
-    const { later, early } = this.pending;
-    if (later.length === 0) return;
+    const pending = this.pending;
     this.pending = { later: [], early: [] };
-    // Integer lists as text: the same on both drivers, one parameter however many rows.
-    await trx.raw(
-      `INSERT INTO ${ident(LATER_ROWS)} (row_number, early_row)
-       SELECT * FROM unnest(string_to_array(?, ',')::integer[], string_to_array(?, ',')::integer[])
-       ON CONFLICT (row_number) DO NOTHING`,
-      [later.join(','), early.join(',')],
-    );
+    await addLaterRows(trx, pending);
   }
 
   /**
@@ -246,21 +235,7 @@ export class MergeAsStaged {
     await trx.raw(`CREATE INDEX ON ${E} (record_key)`);
     await trx.raw(`ANALYZE ${E}`);
     // Every row of a repeated key but the last is a duplicate.
-    await trx.raw(
-      `INSERT INTO merge_duplicates (batch_id, row_number, winner_row, differs)
-       SELECT :batch, x.row_number, x.winner_row, x.content_hash <> x.winner_hash
-       FROM (
-         SELECT g.row_number, g.content_hash,
-                first_value(g.row_number) OVER w AS winner_row,
-                first_value(g.content_hash) OVER w AS winner_hash
-         FROM (SELECT row_number, record_key, content_hash FROM ${L}
-               UNION ALL SELECT row_number, record_key, content_hash FROM ${E}) g
-         WINDOW w AS (PARTITION BY g.record_key ORDER BY g.row_number DESC)
-       ) x
-       WHERE x.row_number <> x.winner_row
-       ON CONFLICT (batch_id, row_number) DO NOTHING`,
-      b,
-    );
+    await trx.raw(repeatLosersSql(L, E), b);
     await trx.raw(
       `DELETE FROM ${L} l WHERE EXISTS (
          SELECT 1 FROM merge_duplicates d WHERE d.batch_id = :batch AND d.row_number = l.row_number OFFSET 0)`,
