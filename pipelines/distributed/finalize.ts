@@ -31,10 +31,10 @@ export async function finalizeBatch(deps: FlowDeps, batchId: string): Promise<Fi
     onProgress: (p) => log.debug({ ...p }, 'merging'),
     ...(repeats ? { repeats } : {}),
   });
-  const mergeMs = merged.ms;
   const totals = await chunkTotals(deps.warehouse, batchId);
   const counts = emptyCounts();
-  recordMerge(counts, merged);
+  const stageMs = { ...totals.stageMs };
+  recordMerge(counts, merged, stageMs);
   counts.rejected = totals.rejected;
   // Every chunk is done: their rows are exact now (a chunk of CSV bytes counted its rows when split).
   const total = totals.rows;
@@ -47,7 +47,7 @@ export async function finalizeBatch(deps: FlowDeps, batchId: string): Promise<Fi
     const ok = await finishBatch(
       trx,
       batchId,
-      { counts, total, warnings, stageMs: roundMs({ ...totals.stageMs, merge: mergeMs }) },
+      { counts, total, warnings, stageMs: roundMs(stageMs) },
       'done',
     );
     // The rejections its rows carried ids of are fixed by this batch, with the batch.
