@@ -36,13 +36,12 @@ import {
   stageEncoded,
   stageRows,
 } from '../src/warehouse/load.js';
-import { MergeAsStaged } from '../src/warehouse/merge-as-staged.js';
 import type { Warehouse } from '../src/warehouse/open.js';
 import { resolveLinks } from '../src/warehouse/rejection-links.js';
 import { deleteBatchRows, saveWarnings } from '../src/warehouse/rejections.js';
 import { resolveCounty, resolveDefaults, sheetChunks } from './batch-setup.js';
 import { type ChunkOutput, type ChunkRunner, type ChunkRunnerFactory, inlineChunkRunner } from './chunk-runner.js';
-import { BatchKeyIndex, keyPrints } from './key-index.js';
+import { IngestMerge } from './ingest-merge.js';
 import { checkLedger, countWarnings, mergeWithDuplicateWarnings, recordMerge, roundMs } from './ledger.js';
 import {
   linkWriter,
@@ -277,18 +276,7 @@ async function ingestSheet(
   // repeats at the end (src/warehouse/merge-as-staged.ts). A dry run and a held batch only stage.
   const merging =
     batchId && !opts.dryRun && !hold
-      ? {
-          keys: new BatchKeyIndex(),
-          merge: new MergeAsStaged(deps.warehouse, catalog, batchId, {
-            // While the file is read, the progress line counts rows read.
-            onProgress: () => merging?.readDone && progress('merge'),
-          }),
-          readDone: false,
-          // Chunks end in any order: rows are known staged up to the end of the longest run of ended chunks.
-          ended: new Map<number, number>(),
-          nextEnded: 0,
-          lastRow: 0,
-        }
+      ? new IngestMerge(deps.warehouse, catalog, batchId, () => progress('merge'))
       : undefined;
 
   const progress = (phase: IngestProgress['phase']) =>
@@ -307,12 +295,9 @@ async function ingestSheet(
     // to the warehouse are chained so one COPY runs at a time. Any failure ends the batch.
     let writes: Promise<void> = Promise.resolve();
     const inflight = new Set<Promise<void>>();
-    const handle = async (out: ChunkOutput, seq: number) => {
+    const handle = async (out: ChunkOutput, chunkNo: number) => {
       for (const [k, v] of Object.entries(out.stageMs)) stageMs[k] = (stageMs[k] ?? 0) + v;
-      if (merging) {
-        const prints = out.prints ?? (out.valid ? keyPrints(out.valid) : undefined);
-        if (prints) merging.merge.noteRepeats(merging.keys.add(prints));
-      }
+      merging?.beforeStaging(out);
       counts.rejected += out.rejected.length;
       warnings += countWarnings(out.warned);
       const t0 = performance.now();
@@ -325,15 +310,7 @@ async function ingestSheet(
         }
       } else if (out.valid) await stageRows(deps.warehouse, catalog, batchInfo, out.valid, dry);
       stageMs.stage = (stageMs.stage ?? 0) + (performance.now() - t0);
-      if (merging) {
-        merging.ended.set(seq, lastRowOf(out));
-        for (let row = merging.ended.get(merging.nextEnded); row !== undefined; ) {
-          merging.ended.delete(merging.nextEnded++);
-          merging.lastRow = Math.max(merging.lastRow, row);
-          row = merging.ended.get(merging.nextEnded);
-        }
-        merging.merge.stagedUpTo(merging.lastRow);
-      }
+      merging?.afterStaging(chunkNo, out);
       if (dry) return; // nothing of a dry run is kept for review
       for (const r of out.rejected) review.rejected.push(r);
       for (const r of out.warned) review.warned.push(r);
@@ -357,7 +334,7 @@ async function ingestSheet(
     const limit = Math.max(1, runner.parallelism ?? 1);
 
     let chunk: RawRecord[] | CsvBytesChunk | undefined = firstChunk;
-    let seq = 0;
+    let chunks = 0;
     while (chunk) {
       let running: Promise<ChunkOutput> | null = null;
       if (!Array.isArray(chunk)) {
@@ -383,7 +360,7 @@ async function ingestSheet(
         running = runner.run(chunk, prov, buffers?.take(RECORDS_COPY_BYTES));
       }
       if (running) {
-        const chunkNo = seq++;
+        const chunkNo = chunks++;
         const done = running.then((out) => {
           writes = writes.then(() => handle(out, chunkNo));
           return writes;
@@ -424,14 +401,13 @@ async function ingestSheet(
       counts.duplicate = p.duplicate;
       warnings += p.duplicateWarnings;
     } else if (batchId) {
-      if (merging) merging.readDone = true;
       progress('merge');
       const merged = await mergeWithDuplicateWarnings(
         deps.warehouse,
         catalog,
         { id: batchId, file: batchInfo.file, sheet: sheet.sheet },
         {},
-        () => (merging as NonNullable<typeof merging>).merge.finish(),
+        () => (merging as IngestMerge).finish(),
       );
       recordMerge(counts, merged, stageMs);
       warnings += merged.duplicateWarnings;
@@ -458,7 +434,7 @@ async function ingestSheet(
   } catch (e) {
     await runner.close().catch(() => {});
     // Whatever it merged is rolled back: the catalog table is as it was before the batch.
-    await merging?.merge.abort().catch((err) => log.error({ err }, 'could not roll back the merge'));
+    await merging?.abort().catch((err) => log.error({ err }, 'could not roll back the merge'));
     if (batchId) {
       await finishBatch(
         deps.warehouse,
@@ -479,14 +455,6 @@ async function ingestSheet(
     // Rolled back: nothing of a dry run stays in the warehouse.
     await dry?.discard().catch((err) => log.error({ err }, 'could not discard the dry run scratch table'));
   }
-}
-
-/** The last row number a chunk's output holds (0 if none). */
-function lastRowOf(out: ChunkOutput): number {
-  let last = out.staged && out.staged.count > 0 ? out.staged.hi : 0;
-  for (const r of out.valid ?? []) last = Math.max(last, r.prov.rowNumber);
-  for (const r of out.rejected) last = Math.max(last, r.prov.rowNumber);
-  return last;
 }
 
 async function dropBatchLeftovers(wh: Warehouse, catalog: Catalog, batchId: string): Promise<void> {

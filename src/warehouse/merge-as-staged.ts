@@ -65,7 +65,7 @@ export class MergeAsStaged {
     private readonly wh: Warehouse,
     private readonly catalog: Catalog,
     private readonly batchId: string,
-    private readonly opts: MergeOptions & { minChunkRows?: number } = {},
+    private readonly opts: Pick<MergeOptions, 'chunkRows' | 'onProgress'> & { minChunkRows?: number } = {},
   ) {
     this.rangeRows = Math.max(1, opts.chunkRows ?? 50_000);
     // Small ranges while reading cost a statement each for little work; the reader runs ahead meanwhile.
@@ -115,6 +115,7 @@ export class MergeAsStaged {
     await this.mergeUpTo(Math.max(this.stagedTo, num(last.hi)));
     this.timings.tail = performance.now() - t0;
     const t1 = performance.now();
+    await this.flushRepeats(trx);
     if (this.repeats > 0) await this.settleRepeats(trx);
     this.timings.repeats = performance.now() - t1;
     await trx.commit();
