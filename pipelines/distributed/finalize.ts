@@ -44,12 +44,7 @@ export async function finalizeBatch(deps: FlowDeps, batchId: string): Promise<Fi
   const request = batch.requestId ? await getRequest(deps.warehouse, batch.requestId) : undefined;
   const closed = await deps.warehouse.knex.transaction(async (knex) => {
     const trx: Warehouse = { ...deps.warehouse, knex };
-    const ok = await finishBatch(
-      trx,
-      batchId,
-      { counts, total, warnings, stageMs: roundMs(stageMs) },
-      'done',
-    );
+    const ok = await finishBatch(trx, batchId, { counts, total, warnings, stageMs: roundMs(stageMs) }, 'done');
     // The rejections its rows carried ids of are fixed by this batch, with the batch.
     if (ok) await resolveLinks(trx, batch, resolverOf(batch));
     if (ok && request?.kind === 'sync' && request.options.source) {
