@@ -7,10 +7,17 @@ import type { MergeResult } from '../src/warehouse/load.js';
 import { MergeAsStaged } from '../src/warehouse/merge-as-staged.js';
 import type { Warehouse } from '../src/warehouse/open.js';
 import type { ChunkOutput } from './chunk-runner.js';
-import { BatchKeyIndex, keyPrints } from './key-index.js';
+import { BatchKeyIndex, type KeyIndexOptions, keyPrints } from './key-index.js';
+
+/** Sizes, for tests: the key table's, and the ranges' (see MergeAsStaged). */
+export interface IngestMergeOptions {
+  keyIndex?: KeyIndexOptions;
+  chunkRows?: number;
+  minChunkRows?: number;
+}
 
 export class IngestMerge {
-  private readonly keys = new BatchKeyIndex();
+  private readonly keys: BatchKeyIndex;
   private readonly merge: MergeAsStaged;
   /** Chunks staged but not yet in the run from the first chunk: chunk number → its last row. */
   private readonly ended = new Map<number, number>();
@@ -19,8 +26,17 @@ export class IngestMerge {
   private reading = true;
 
   /** `onMergeProgress`: a range merged once the file is read (while reading, progress counts rows read). */
-  constructor(wh: Warehouse, catalog: Catalog, batchId: string, onMergeProgress: () => void) {
+  constructor(
+    wh: Warehouse,
+    catalog: Catalog,
+    batchId: string,
+    onMergeProgress: () => void,
+    opts: IngestMergeOptions = {},
+  ) {
+    this.keys = new BatchKeyIndex(opts.keyIndex);
     this.merge = new MergeAsStaged(wh, catalog, batchId, {
+      ...(opts.chunkRows !== undefined ? { chunkRows: opts.chunkRows } : {}),
+      ...(opts.minChunkRows !== undefined ? { minChunkRows: opts.minChunkRows } : {}),
       onProgress: () => {
         if (!this.reading) onMergeProgress();
       },

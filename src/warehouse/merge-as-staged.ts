@@ -98,15 +98,34 @@ export class MergeAsStaged {
       try {
         await this.mergeUpTo(upTo);
       } catch (e) {
+        // Rolled back at once: a failed merge holds no locks or connection while the reader goes on.
         this.failure = e;
+        await this.rollback().catch(() => {});
       }
     });
   }
 
-  /** Merges what is left, settles the repeats, commits; then removes the batch's staged rows. */
+  /**
+   * Merges what is left, settles the repeats, commits; then removes the batch's staged rows. If it fails
+   * before the commit, the merge is rolled back (its connection goes back to the pool).
+   */
   async finish(): Promise<MergeResult> {
-    await this.work;
-    if (this.failure !== undefined) throw this.failure;
+    try {
+      await this.work;
+      if (this.failure !== undefined) throw this.failure;
+      await this.mergeRestAndCommit();
+    } catch (e) {
+      await this.abort().catch(() => {});
+      throw e;
+    }
+    const t2 = performance.now();
+    await clearStaged(this.wh, ident(catalogTables(this.catalog).staging), this.batchId);
+    const counts = await mergedCounts(this.wh.knex, this.batchId);
+    this.timings.cleanup = performance.now() - t2;
+    return { ...counts, timings: this.timings };
+  }
+
+  private async mergeRestAndCommit(): Promise<void> {
     const S = ident(catalogTables(this.catalog).staging);
     const trx = await this.transaction();
     const last = (await trx.raw(`SELECT max(row_number) AS hi FROM ${S} WHERE batch_id = ?`, [this.batchId]))
@@ -120,16 +139,15 @@ export class MergeAsStaged {
     this.timings.repeats = performance.now() - t1;
     await trx.commit();
     this.trx = undefined;
-    const t2 = performance.now();
-    await clearStaged(this.wh, S, this.batchId);
-    const counts = await mergedCounts(this.wh.knex, this.batchId);
-    this.timings.cleanup = performance.now() - t2;
-    return { ...counts, timings: this.timings };
   }
 
   /** Rolls back whatever was merged (a failure, an operator's stop). */
   async abort(): Promise<void> {
     await this.work;
+    await this.rollback();
+  }
+
+  private async rollback(): Promise<void> {
     const trx = this.trx;
     this.trx = undefined;
     if (trx && !trx.isCompleted()) await trx.rollback();

@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { ChunkOutput } from '../../pipelines/chunk-runner.js';
+import { IngestMerge } from '../../pipelines/ingest-merge.js';
 import { BatchKeyIndex, type KeyIndexOptions, keyPrints } from '../../pipelines/key-index.js';
 import { loadCatalogs } from '../../src/catalog/load.js';
 import type { Row } from '../../src/types.js';
@@ -34,6 +36,8 @@ interface Scenario {
   batch: Row[];
   /** The order in which the batch's chunks are staged (threads finish chunks in any order). */
   chunks: Row[][];
+  /** The first row of each chunk, in file order. */
+  order: number[];
   /** Prints that collide on purpose (key mod 3), instead of the key's own. */
   collide: boolean;
   index: KeyIndexOptions;
@@ -49,12 +53,20 @@ function scenario(seed: number): Scenario {
   const size = 1 + pick(6);
   const chunks: Row[][] = [];
   for (let i = 0; i < batch.length; i += size) chunks.push(batch.slice(i, i + size));
+  const order = chunks.map((c) => (c[0] as Row).prov.rowNumber);
   for (let i = chunks.length - 1; i > 0; i--) {
     const j = pick(i + 1);
     [chunks[i], chunks[j]] = [chunks[j] as Row[], chunks[i] as Row[]];
   }
   const full = rnd() < 0.25;
-  return { before, batch, chunks, collide: rnd() < 0.3, index: full ? { initialSlots: 4, maxSlots: 4 } : {} };
+  return {
+    before,
+    batch,
+    chunks,
+    order,
+    collide: rnd() < 0.3,
+    index: full ? { initialSlots: 4, maxSlots: 4 } : {},
+  };
 }
 
 function printsOf(rows: Row[], collide: boolean): Int32Array {
@@ -74,25 +86,28 @@ async function loadWhole(wh: Warehouse, id: string, rows: Row[]): Promise<MergeR
   return mergeBatch(wh, catalog, id, { chunkRows: 4 });
 }
 
-/** As pipelines/ingest.ts drives it: chunks staged in the scenario's order, ranges merged as they are ready. */
+/**
+ * As pipelines/ingest.ts drives it (IngestMerge): chunks staged in the scenario's order, each reported
+ * before and after its COPY, ranges merged as soon as every chunk up to them is staged.
+ */
 async function loadAsStaged(wh: Warehouse, id: string, s: Scenario): Promise<MergeResult> {
   await createBatch(wh, { id, file: 'f.xlsx', sheet: 'S1', catalog: catalog.id, county: '230102' });
-  const keys = new BatchKeyIndex(s.index);
-  const merge = new MergeAsStaged(wh, catalog, id, { chunkRows: 3, minChunkRows: 1 });
-  const firstRows = [...s.chunks].map((c) => (c[0] as Row).prov.rowNumber).sort((a, b) => a - b);
-  const ended = new Set<number>();
-  let prefix = 0;
-  let last = 0;
+  const merge = new IngestMerge(wh, catalog, id, () => {}, { keyIndex: s.index, chunkRows: 3, minChunkRows: 1 });
+  const chunkNo = (c: Row[]) => s.order.indexOf((c[0] as Row).prov.rowNumber);
   for (const chunk of s.chunks) {
-    merge.noteRepeats(keys.add(printsOf(chunk, s.collide)));
+    const out: ChunkOutput = {
+      valid: chunk,
+      staged: null,
+      validCount: chunk.length,
+      warned: [],
+      rejected: [],
+      links: [],
+      stageMs: {},
+      prints: printsOf(chunk, s.collide),
+    };
+    merge.beforeStaging(out);
     await stageRows(wh, catalog, info(id), chunk);
-    ended.add((chunk[0] as Row).prov.rowNumber);
-    while (prefix < firstRows.length && ended.has(firstRows[prefix] as number)) {
-      const c = s.chunks.find((x) => (x[0] as Row).prov.rowNumber === firstRows[prefix]) as Row[];
-      last = (c.at(-1) as Row).prov.rowNumber;
-      prefix++;
-    }
-    merge.stagedUpTo(last);
+    merge.afterStaging(chunkNo(chunk), out);
   }
   return merge.finish();
 }
@@ -196,6 +211,7 @@ describeEachWarehouse('merging while staging', (kind) => {
       before: [recordRow('p', 2, 0, 0), recordRow('p', 3, 1, 0)],
       batch: rows,
       chunks: [rows.slice(2, 4), rows.slice(0, 2), rows.slice(4, 7)],
+      order: [2, 4, 6],
       collide: false,
       index: {},
     };
