@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { ChunkOutput } from '../../pipelines/chunk-runner.js';
 import { IngestMerge } from '../../pipelines/ingest-merge.js';
@@ -19,16 +20,10 @@ function recordRow(batchId: string, rowNumber: number, key: number, variant: num
   return penaltyRow(catalog, batchId, rowNumber, key, { violation_facts: `事实 ${variant}` });
 }
 
-/** Small deterministic generator (mulberry32), so a failing scenario can be run again by its seed. */
+/** Deterministic numbers in [0, 1) from a seed (sha1 of seed and counter), so a failing scenario can be run again. */
 function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  let n = 0;
+  return () => createHash('sha1').update(`${seed}:${n++}`).digest().readUInt32BE(0) / 2 ** 32;
 }
 
 interface Scenario {
