@@ -79,8 +79,8 @@ function printBytes(prints: Int32Array): Buffer {
 }
 
 /**
- * The key prints of a batch's done chunks, a page of chunks at a time in chunk order; undefined if a
- * done chunk has none (done by a worker from before they were kept).
+ * The key prints of a batch's done chunks, a page of chunks at a time in chunk order. Throws
+ * MissingKeyPrints if a done chunk has none (done by a worker from before they were kept).
  */
 export async function* chunkKeyPrints(wh: Warehouse, batchId: string, pageChunks = 50): AsyncGenerator<Int32Array> {
   let after = -1;
