@@ -183,21 +183,14 @@ export async function mergeBatch(
     if (opts.repeats) await insertRepeatLosers(trx, S, batchId, opts.repeats);
     else {
       await trx.raw(
-        `INSERT INTO merge_duplicates (batch_id, row_number, winner_row, differs)
-         SELECT ?, x.row_number, x.winner_row, x.content_hash <> x.winner_hash
-         FROM (
-           SELECT s.row_number, s.content_hash,
-                  first_value(s.row_number) OVER w AS winner_row,
-                  first_value(s.content_hash) OVER w AS winner_hash
-           FROM ${S} s
-           JOIN (SELECT record_key FROM ${S} WHERE batch_id = ? GROUP BY record_key HAVING count(*) > 1) d
+        `WITH g AS (
+           SELECT s.row_number, s.record_key, s.content_hash FROM ${S} s
+           JOIN (SELECT record_key FROM ${S} WHERE batch_id = :batch GROUP BY record_key HAVING count(*) > 1) d
              ON d.record_key = s.record_key
-           WHERE s.batch_id = ?
-           WINDOW w AS (PARTITION BY s.record_key ORDER BY s.row_number DESC)
-         ) x
-         WHERE x.row_number <> x.winner_row
-         ON CONFLICT (batch_id, row_number) DO NOTHING`,
-        [batchId, batchId, batchId],
+           WHERE s.batch_id = :batch
+         )
+         ${losersSql('g')}`,
+        { batch: batchId },
       );
     }
     await trx.raw(
@@ -283,19 +276,18 @@ export async function addLaterRows(trx: Knex.Transaction, rows: RepeatedKeys): P
 }
 
 /**
- * Records as duplicates (merge_duplicates) every row of a repeated key but the highest: `later` and
- * `early` name relations of (row_number, record_key, content_hash), the repeated rows and the first rows
- * of their keys. Named binding: batch.
+ * Records as duplicates (merge_duplicates) every row of a repeated key but the highest: `rows` names a
+ * relation of (row_number, record_key, content_hash) holding every row of the keys it is about. Named
+ * binding: batch. Every dedup (batch-wide, from known repeats, at the end of a merge while staging) ends here.
  */
-export function repeatLosersSql(later: string, early: string): string {
+export function losersSql(rows: string): string {
   return `INSERT INTO merge_duplicates (batch_id, row_number, winner_row, differs)
 SELECT :batch, x.row_number, x.winner_row, x.content_hash <> x.winner_hash
 FROM (
   SELECT g.row_number, g.content_hash,
          first_value(g.row_number) OVER w AS winner_row,
          first_value(g.content_hash) OVER w AS winner_hash
-  FROM (SELECT row_number, record_key, content_hash FROM ${later}
-        UNION ALL SELECT row_number, record_key, content_hash FROM ${early}) g
+  FROM ${rows} g
   WINDOW w AS (PARTITION BY g.record_key ORDER BY g.row_number DESC)
 ) x
 WHERE x.row_number <> x.winner_row
@@ -325,8 +317,9 @@ async function insertRepeatLosers(trx: Knex.Transaction, S: string, batchId: str
          SELECT s.row_number, s.record_key, s.content_hash FROM ${S} s
          WHERE s.batch_id = :batch AND s.row_number = l.early_row AND s.record_key = l.record_key OFFSET 0
        ) x
-     )
-     ${repeatLosersSql('l', 'e')}`,
+     ),
+     g AS (SELECT row_number, record_key, content_hash FROM l UNION ALL SELECT * FROM e)
+     ${losersSql('g')}`,
     { batch: batchId },
   );
 }

@@ -7,6 +7,7 @@ import {
   clearStaged,
   createLaterRows,
   LATER_ROWS,
+  losersSql,
   type MergeOptions,
   type MergeResult,
   mergedCounts,
@@ -16,7 +17,6 @@ import {
   mergeStatementOnConflict,
   num,
   type RepeatedKeys,
-  repeatLosersSql,
   setLocal,
   workMem,
 } from './load.js';
@@ -254,7 +254,11 @@ export class MergeAsStaged {
     await trx.raw(`CREATE INDEX ON ${E} (record_key)`);
     await trx.raw(`ANALYZE ${E}`);
     // Every row of a repeated key but the last is a duplicate.
-    await trx.raw(repeatLosersSql(L, E), b);
+    await trx.raw(
+      `WITH g AS (SELECT row_number, record_key, content_hash FROM ${L} UNION ALL SELECT * FROM ${E})
+       ${losersSql('g')}`,
+      b,
+    );
     await trx.raw(
       `DELETE FROM ${L} l WHERE EXISTS (
          SELECT 1 FROM merge_duplicates d WHERE d.batch_id = :batch AND d.row_number = l.row_number OFFSET 0)`,
