@@ -67,9 +67,8 @@ export class BatchKeyIndex {
     this.mask = initial - 1;
   }
 
-  /** Notes a chunk's [row, print] pairs; returns its later rows. */
-  add(prints: Int32Array): LaterRows {
-    const found: LaterRows = { later: [], early: [] };
+  /** Notes a chunk's [row, print] pairs; returns its later rows, added to `found` if given. */
+  add(prints: Int32Array, found: LaterRows = { later: [], early: [] }): LaterRows {
     for (let i = 0; i < prints.length; i += 2) {
       const row = prints[i] as number;
       const print = prints[i + 1] as number;

@@ -71,13 +71,7 @@ async function batchRepeats(wh: Warehouse, batchId: string): Promise<RepeatedKey
   const index = new BatchKeyIndex();
   const found = { later: [] as number[], early: [] as number[] };
   try {
-    for await (const prints of chunkKeyPrints(wh, batchId)) {
-      const r = index.add(prints);
-      for (let i = 0; i < r.later.length; i++) {
-        found.later.push(r.later[i] as number);
-        found.early.push(r.early[i] as number);
-      }
-    }
+    for await (const prints of chunkKeyPrints(wh, batchId)) index.add(prints, found);
   } catch (e) {
     if (e instanceof MissingKeyPrints) return undefined;
     throw e;

@@ -114,9 +114,7 @@ async function loadWithRepeats(wh: Warehouse, id: string, s: Scenario): Promise<
   const repeats = { later: [] as number[], early: [] as number[] };
   for (const chunk of s.chunks) {
     await stageRows(wh, catalog, info(id), chunk);
-    const r = keys.add(printsOf(chunk, s.collide));
-    repeats.later.push(...r.later);
-    repeats.early.push(...r.early);
+    keys.add(printsOf(chunk, s.collide), repeats);
   }
   return mergeBatch(wh, catalog, id, { chunkRows: 4, repeats });
 }
