@@ -7,10 +7,9 @@
 # e.g. --max-semi-space-size=8); run `npm run build` first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-FILE=${1:-bench/data/penalty-1000000.csv}
-shift || true
-PG=${PG:-postgres://postgres@127.0.0.1:5432}
-DB=guiji_bench_cpu_$$
+DB_PREFIX=guiji_bench_cpu
+# shellcheck source=bench/fresh-db.sh
+source bench/fresh-db.sh
 pg_ticks() {
   local t=0 v
   for p in $(pgrep -x postgres); do
@@ -18,10 +17,6 @@ pg_ticks() {
   done
   echo "$t"
 }
-psql -X -q -d "$PG/postgres" -c "CREATE DATABASE $DB"
-trap 'psql -X -q -d "$PG/postgres" -c "DROP DATABASE IF EXISTS $DB" >/dev/null' EXIT
-export DATABASE_URL="$PG/$DB"
-node dist/cli/main.js migrate >/dev/null
 before=$(pg_ticks)
 /usr/bin/time -f "guiji: %e s wall, peak RSS %M KB, CPU %U user + %S sys, minor faults %R" \
   node ${NODEFLAGS:-} dist/cli/main.js ingest "$FILE" --county "${COUNTY:-230184}" --json "$@" 2> >(tail -1 >&2)

@@ -6,14 +6,9 @@
 # Env: PG (default postgres://postgres@127.0.0.1:5432), COUNTY (default 230184), NODEFLAGS; run `npm run build` first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-FILE=${1:-bench/data/penalty-1000000.csv}
-shift || true
-PG=${PG:-postgres://postgres@127.0.0.1:5432}
-DB=guiji_bench_threads_$$
-psql -X -q -d "$PG/postgres" -c "CREATE DATABASE $DB"
-trap 'psql -X -q -d "$PG/postgres" -c "DROP DATABASE IF EXISTS $DB" >/dev/null' EXIT
-export DATABASE_URL="$PG/$DB"
-node dist/cli/main.js migrate >/dev/null
+DB_PREFIX=guiji_bench_threads
+# shellcheck source=bench/fresh-db.sh
+source bench/fresh-db.sh
 node ${NODEFLAGS:-} dist/cli/main.js ingest "$FILE" --county "${COUNTY:-230184}" --json "$@" >/dev/null 2>&1 &
 pid=$!
 declare -A ticks
