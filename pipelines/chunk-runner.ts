@@ -23,8 +23,8 @@ export interface ChunkOutput {
   /** Valid rows that carried a rejection id: [row number, rejection id] (their cells may be encoded away). */
   links: Array<[number, number]>;
   stageMs: Record<string, number>;
-  /** [row number, key print] of the staged rows (with `staged`; see pipelines/key-index.ts). */
-  prints?: Int32Array;
+  /** [row number, key print] of the rows to stage (pipelines/key-index.ts). */
+  prints: Int32Array;
   /** The CSV bytes' buffer, back from a thread for the reader to use again (runBytes with threads). */
   spent?: ArrayBuffer;
 }
@@ -92,10 +92,10 @@ export function splitChunk(
       }
     }
   }
-  if (!encode) return { valid, staged: null, validCount: valid.length, warned, rejected, links, stageMs };
+  const prints = keyPrints(valid);
+  if (!encode) return { valid, staged: null, validCount: valid.length, warned, rejected, links, stageMs, prints };
   const t0 = performance.now();
   const staged = encodeStaging(encode.catalog, encode, valid);
-  const prints = keyPrints(valid);
   stageMs.encode = (stageMs.encode ?? 0) + (performance.now() - t0);
   return { valid: null, staged, validCount: valid.length, warned, rejected, links, stageMs, prints };
 }

@@ -176,7 +176,7 @@ function joinParts(parts: ChunkOutput[], sink: Utf8Sink): ChunkOutput {
   const warned: Row[] = [];
   const rejected: Row[] = [];
   const links: Array<[number, number]> = [];
-  const prints = new Int32Array(parts.reduce((n, p) => n + (p.prints?.length ?? 0), 0));
+  const prints = new Int32Array(parts.reduce((n, p) => n + p.prints.length, 0));
   let printsAt = 0;
   let count = 0;
   let lo = Number.POSITIVE_INFINITY;
@@ -188,10 +188,8 @@ function joinParts(parts: ChunkOutput[], sink: Utf8Sink): ChunkOutput {
     for (const r of p.rejected) rejected.push(r);
     for (const l of p.links) links.push(l);
     validCount += p.validCount;
-    if (p.prints) {
-      prints.set(p.prints, printsAt);
-      printsAt += p.prints.length;
-    }
+    prints.set(p.prints, printsAt);
+    printsAt += p.prints.length;
     if (p.staged && p.staged.count > 0) {
       count += p.staged.count;
       lo = Math.min(lo, p.staged.lo);

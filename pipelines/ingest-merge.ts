@@ -7,7 +7,7 @@ import type { MergeResult } from '../src/warehouse/load.js';
 import { MergeAsStaged } from '../src/warehouse/merge-as-staged.js';
 import type { Warehouse } from '../src/warehouse/open.js';
 import type { ChunkOutput } from './chunk-runner.js';
-import { BatchKeyIndex, type KeyIndexOptions, keyPrints } from './key-index.js';
+import { BatchKeyIndex, type KeyIndexOptions } from './key-index.js';
 
 /** Sizes, for tests: the key table's, and the ranges' (see MergeAsStaged). */
 export interface IngestMergeOptions {
@@ -45,8 +45,7 @@ export class IngestMerge {
 
   /** Before a chunk's rows are staged: its rows that repeat a key of the batch. */
   beforeStaging(out: ChunkOutput): void {
-    const prints = out.prints ?? (out.valid ? keyPrints(out.valid) : undefined);
-    if (prints) this.merge.noteRepeats(this.keys.add(prints));
+    this.merge.noteRepeats(this.keys.add(out.prints));
   }
 
   /** After chunk number `chunkNo` (0, 1, … in file order) is staged: merging may go on up to it. */

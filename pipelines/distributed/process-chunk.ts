@@ -18,7 +18,6 @@ import type { Warehouse } from '../../src/warehouse/open.js';
 import { saveWarnings } from '../../src/warehouse/rejections.js';
 import { type ChunkOutput, splitChunk, toRows } from '../chunk-runner.js';
 import type { ChunkTask } from '../chunk-worker.js';
-import { keyPrints } from '../key-index.js';
 import { countWarnings, roundMs } from '../ledger.js';
 import { rejectionIdColumn } from '../rejection-id.js';
 import { linkWriter, resolverOf, saveChunkRejections } from '../rejection-links.js';
@@ -153,7 +152,7 @@ export function makeChunkProcessor(deps: FlowDeps, threads?: ThreadPool<ChunkTas
         warnings: countWarnings(out.warned),
         stageMs: roundMs({ ...out.stageMs, stage: performance.now() - tLoad }),
         worker: deps.worker,
-        keyPrints: out.prints ?? keyPrints(out.valid ?? []),
+        keyPrints: out.prints,
       });
       return true;
     });
