@@ -91,6 +91,11 @@ export async function createBatch(wh: Warehouse, info: NewBatch): Promise<void> 
   );
 }
 
+/** The hash of the batch's file, once it has been read (the batch is created before). */
+export async function setBatchFileSha(wh: Warehouse, id: string, sha256: string): Promise<void> {
+  await wh.knex.raw('UPDATE batches SET file_sha256 = ? WHERE id = ?', [sha256, id]);
+}
+
 /**
  * Closes a running ledger entry with its counts and timings; false when it was no longer running.
  * 'staged' parks a held upload (counts = the predicted outcomes) until it is committed or cancelled.

@@ -2,6 +2,7 @@
  * Golden fixtures: real county files in, the outcomes written by hand from each file out
  * (fixtures/**\/*.expected.json). A first ingest into an empty warehouse, on both backends.
  */
+import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -81,6 +82,9 @@ describeEachWarehouse('golden county files', (kind) => {
           rejected: want.rejected,
         });
         expect(inserted + updated + unchanged + duplicate + rejected).toBe(total);
+        // The ledger names the file by its bytes' hash (read beside the sheet, written once known).
+        const ledger = await t.wh.knex('batches').where('id', got.batchId).first('file_sha256');
+        expect(ledger?.file_sha256).toBe(createHash('sha256').update(readFileSync(file)).digest('hex'));
 
         // Every rejection tells the clerk where (sheet, row, column), what the cell held and how to fix it.
         const stored = await t.wh
