@@ -53,10 +53,11 @@ export async function runIngest(files: string[], opts: IngestCliOptions): Promis
         exit = await ingestThroughQueues(ctx, files, readOpts, opts.json === true);
         return;
       }
-      if (!readOpts.dryRun) await closeOrphanBatches(ctx);
+      // Threads first: they load while the orphans are looked for and the file is opened.
       const threads = await threadsFor(files, ctx.config);
       const stop = onOperatorStop();
       try {
+        if (!readOpts.dryRun) await closeOrphanBatches(ctx);
         for (const file of files) {
           const result = await ingestOne(ctx, file, { ...readOpts, signal: stop.signal }, opts.json === true, threads);
           if (result.error) exit = Math.max(exit, reportError(result.error, opts.json === true));
