@@ -164,6 +164,10 @@ export class MergeAsStaged {
       // The end step joins by these (nested loops: a scan of a temporary table per outer row costs seconds).
       await trx.raw(`CREATE INDEX ON ${ident(LATER_STAGED)} (row_number)`);
       await trx.raw(`CREATE INDEX ON ${ident(LATER_STAGED)} (record_key)`);
+      await trx.raw(
+        `CREATE TEMPORARY TABLE ${ident(EARLY_ROWS)} (row_number integer PRIMARY KEY, record_key text COLLATE "C" NOT NULL, content_hash text NOT NULL) ON COMMIT DROP`,
+      );
+      await trx.raw(`CREATE INDEX ON ${ident(EARLY_ROWS)} (record_key)`);
     } catch (e) {
       await trx.rollback().catch(() => {});
       throw e;
@@ -184,6 +188,9 @@ export class MergeAsStaged {
       const to = Math.min(upTo, this.mergedTo + this.rangeRows);
       if (this.repeats > 0) {
         // Staging's statistics are stale: its rows are found through its index from the repeats', by ctid.
+        // The first row of each moved repeat's key (E, for the end step) is looked up here, in the
+        // background, rather than at the end: it was staged before its repeat, so it is in staging now.
+        // A print shared by two keys names a first row of another key: left out by the key test.
         await trx.raw(
           `WITH moved AS (
              DELETE FROM ${S} s WHERE s.ctid = ANY (ARRAY(
@@ -193,8 +200,17 @@ export class MergeAsStaged {
                ) x
                WHERE l.row_number BETWEEN :from AND :to))
              RETURNING s.*
-           )
-           INSERT INTO ${ident(LATER_STAGED)} SELECT * FROM moved`,
+           ),
+           later AS (INSERT INTO ${ident(LATER_STAGED)} SELECT * FROM moved)
+           INSERT INTO ${ident(EARLY_ROWS)} (row_number, record_key, content_hash)
+           SELECT DISTINCT x.row_number, x.record_key, x.content_hash
+           FROM moved m
+           JOIN ${ident(LATER_ROWS)} r ON r.row_number = m.row_number
+           CROSS JOIN LATERAL (
+             SELECT e.row_number, e.record_key, e.content_hash FROM ${S} e
+             WHERE e.batch_id = :batch AND e.row_number = r.early_row AND e.record_key = m.record_key OFFSET 0
+           ) x
+           ON CONFLICT (row_number) DO NOTHING`,
           { batch: this.batchId, from, to },
         );
       }
@@ -223,7 +239,7 @@ export class MergeAsStaged {
    * or by ctid, from the few rows of the temporary tables.
    */
   private async settleRepeats(trx: Knex.Transaction): Promise<void> {
-    const { M, H, S, main, overwritten } = mergeParts(this.catalog);
+    const { M, H, main, overwritten } = mergeParts(this.catalog);
     const L = ident(LATER_STAGED);
     const E = ident(EARLY_ROWS);
     const F = ident(EARLY_LOST);
@@ -236,23 +252,9 @@ export class MergeAsStaged {
       jit: 'off',
       work_mem: workMem(this.wh),
     });
-    // The temporary tables are analyzed as they fill: a few thousand rows, a few milliseconds.
-    await trx.raw(`ANALYZE ${L}, ${ident(LATER_ROWS)}`);
-    // The first row of each repeated key, if it is in this batch's merged rows (a print shared by two
-    // keys gives an early row of another key: left out here).
-    await trx.raw(
-      `CREATE TEMPORARY TABLE ${E} ON COMMIT DROP AS
-       SELECT DISTINCT x.row_number, x.record_key, x.content_hash
-       FROM ${L} l
-       JOIN ${ident(LATER_ROWS)} r ON r.row_number = l.row_number
-       CROSS JOIN LATERAL (
-         SELECT s.row_number, s.record_key, s.content_hash FROM ${S} s
-         WHERE s.batch_id = :batch AND s.row_number = r.early_row AND s.record_key = l.record_key OFFSET 0
-       ) x`,
-      b,
-    );
-    await trx.raw(`CREATE INDEX ON ${E} (record_key)`);
-    await trx.raw(`ANALYZE ${E}`);
+    // The temporary tables (a few thousand rows; E holds the repeated keys' first rows, found as their
+    // repeats were moved) are analyzed: a few milliseconds.
+    await trx.raw(`ANALYZE ${L}, ${ident(LATER_ROWS)}, ${E}`);
     // Every row of a repeated key but the last is a duplicate.
     await trx.raw(
       `WITH g AS (SELECT row_number, record_key, content_hash FROM ${L} UNION ALL SELECT * FROM ${E})
