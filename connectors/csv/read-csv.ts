@@ -7,7 +7,7 @@ import { type BufferPool, pooledBytes } from '../../src/executors/buffer-pool.js
 import type { CsvBytesChunk, MatchedSheet, RawRecord, ReadOptions } from '../../src/source.js';
 import type { Issue } from '../../src/types.js';
 import { candidateCatalogs, describeExpectedHeaders, findHeader, HEADER_SCAN_ROWS } from '../header.js';
-import { canonicalEncoding, detectEncoding, makeDecoder } from './decode.js';
+import { canonicalEncoding, decodeUtf8, detectEncoding, makeDecoder } from './decode.js';
 import { type CsvDialect, detectDialect } from './dialect.js';
 import { byteScanSafe, scanRecordSlices } from './record-bounds.js';
 import { CsvSplitter, type RecordProblem } from './split.js';
@@ -206,6 +206,7 @@ export function* csvChunkSlices(chunk: CsvBytesChunk): Generator<RawRecord[]> {
   // so no character is cut. Only the file's first bytes may hold a BOM.
   const decoder = new TextDecoder(format.encoding, { ignoreBOM: true });
   const bom = chunk.base === 0 ? new TextDecoder(format.encoding) : decoder;
+  const utf8 = format.encoding === 'utf-8';
   const numberer = new RecordNumberer(chunk.base, chunk.skipRecords, chunk.width);
   const splitter = new CsvSplitter(format);
   let out: RawRecord[] = [];
@@ -216,7 +217,9 @@ export function* csvChunkSlices(chunk: CsvBytesChunk): Generator<RawRecord[]> {
   let pos = 0;
   for (const end of [...(chunk.slices ?? []), bytes.length]) {
     if (end <= pos) continue;
-    splitter.feed((pos === 0 ? bom : decoder).decode(bytes.subarray(pos, end)), true, sink);
+    const slice = bytes.subarray(pos, end);
+    const text = utf8 ? decodeUtf8(slice, pos === 0 && chunk.base === 0) : (pos === 0 ? bom : decoder).decode(slice);
+    splitter.feed(text, true, sink);
     pos = end;
     if (out.length > 0) {
       yield out;

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import iconv from 'iconv-lite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeUtf8 } from '../../../connectors/csv/decode.js';
 import { decodeCsvChunk, openCsv } from '../../../connectors/csv/read-csv.js';
 import { openSource } from '../../../connectors/open-source.js';
 import { loadCatalogs } from '../../../src/catalog/load.js';
@@ -150,6 +151,26 @@ describe('encodings', () => {
     expect(records.slice(0, -1).every((r) => !r.issues)).toBe(true);
     expect(records.at(-1)?.cells[0]).toContain('\uFFFD');
     expect(records.at(-1)?.rowNumber).toBe(20_002);
+  });
+
+  it('decodes UTF-8 slices as TextDecoder does, malformed bytes included (U+FFFD)', () => {
+    const lenient = new TextDecoder('utf-8', { ignoreBOM: true });
+    const inputs = [
+      Buffer.from('孔华兰,自然人,230184198408279239,𠀀𪚥😀,a\tb\n'),
+      Buffer.from('\uFEFF中\uFEFF文'),
+      Buffer.from([0x41, 0xff, 0x42]), // not UTF-8 at all
+      Buffer.from([0xc0, 0xaf]), // overlong
+      Buffer.from([0xed, 0xa0, 0x80]), // an encoded surrogate
+      Buffer.from([0xe4, 0xb8]), // cut character
+      Buffer.from([0xf4, 0x90, 0x80, 0x80]), // above U+10FFFF
+      Buffer.concat([Buffer.from('罚款'), iconv.encode('罚款', 'gb18030')]),
+      Buffer.from([]),
+    ];
+    for (const b of inputs) expect(decodeUtf8(b, false)).toBe(lenient.decode(b));
+    // At the file's start one BOM is dropped, as TextDecoder drops it; elsewhere it stays.
+    const bom = Buffer.from('\uFEFF\uFEFF表头');
+    expect(decodeUtf8(bom, true)).toBe(new TextDecoder('utf-8').decode(bom));
+    expect(decodeUtf8(bom, true)).toBe('\uFEFF表头');
   });
 
   it('--encoding overrides the guess', async () => {
