@@ -53,6 +53,8 @@ export class MergeAsStaged {
   private pending: { later: number[]; early: number[] } = { later: [], early: [] };
   private repeats = 0;
   private work: Promise<void> = Promise.resolve();
+  /** A merge is queued and has not started: it will take every row staged by the time it starts. */
+  private queued = false;
   private failure: unknown;
   private mergedRows = 0;
   private readonly timings: Record<string, number> = { ranges: 0 };
@@ -91,12 +93,16 @@ export class MergeAsStaged {
     if (this.failure !== undefined) throw this.failure;
     if (row <= this.stagedTo) return;
     this.stagedTo = row;
-    if (!this.overlap || this.stagedTo - this.mergedTo < this.minRangeRows) return;
-    const upTo = this.stagedTo;
+    if (!this.overlap || this.queued || this.stagedTo - this.mergedTo < this.minRangeRows) return;
+    // One merge queued at a time, up to where staging is when it starts: a merge queued per staged
+    // chunk while another ran merged a chunk's ~2,000 rows each (176 statements for 1M rows, each
+    // planned, with a savepoint and a merge_chunks row, instead of ~25–50).
+    this.queued = true;
     this.work = this.work.then(async () => {
-      if (this.failure !== undefined) return;
+      this.queued = false;
+      if (this.failure !== undefined || this.stagedTo - this.mergedTo < this.minRangeRows) return;
       try {
-        await this.mergeUpTo(upTo);
+        await this.mergeUpTo(this.stagedTo);
       } catch (e) {
         // Rolled back at once: a failed merge holds no locks or connection while the reader goes on.
         this.failure = e;
