@@ -136,6 +136,14 @@ function cliMissing(part) {
   return msg;
 }
 
+/**
+ * Writes out what earlier runs left dirty (a checkpoint), before a timed run: otherwise the run pays for
+ * its predecessor's million rows (the psql baseline's or guiji's), whichever came before it.
+ */
+function settle() {
+  spawnSync('psql', ['-X', '-q', '-d', `${PG}/postgres`, '-c', 'CHECKPOINT']);
+}
+
 function benchDb(suffix) {
   const name = `guiji_bench_${suffix}`;
   databases.push(name);
@@ -183,6 +191,7 @@ async function psqlBaseline(file) {
   ].join('\n');
   const script = join(OUT, 'baseline-copy-upsert.sql');
   writeFileSync(script, sql);
+  settle();
   const r = await run('psql-copy-upsert', 'psql', ['-X', '-v', 'ON_ERROR_STOP=1', '-d', url, '-f', script]);
   if (r.code !== 0) throw new Error(`psql baseline failed: ${r.stderr}`);
   // \timing prints one "Time: … ms" per statement: create temp, copy, create table, upsert.
@@ -206,6 +215,7 @@ async function partA() {
     if (!cliReady) break;
     const url = benchDb('csv');
     await migrate(url, `a${nth(i)}`);
+    settle();
     const r = await ingest(`a-ingest-csv${nth(i)}`, file, { DATABASE_URL: url });
     runs.push(r);
     state.a = { url, file, first: r };
@@ -256,6 +266,7 @@ async function partB() {
   if (!state.a) await partA();
   const { url, file, first } = state.a;
   warm(file);
+  settle();
   const r = await ingest('b-reingest-csv', file, { DATABASE_URL: url });
   const x = ratio(r.wallMs, first.wallMs);
   results.push(
@@ -501,7 +512,7 @@ async function distributedRun(label, file, workers, workerEnv = {}) {
     // (autovacuum, checkpoint writes).
     if (!KEEP) {
       dropDatabase(PG, `guiji_bench_${dbName}`);
-      spawnSync('psql', ['-X', '-q', '-d', `${PG}/postgres`, '-c', 'CHECKPOINT']);
+      settle();
     }
   }
 }
@@ -630,7 +641,7 @@ try {
     // Part f compares three 1M-row runs with each other: drop the earlier parts' databases first, so that
     // PostgreSQL's background work on them (autovacuum, checkpoints) does not fall into one of the runs.
     if (!KEEP) for (const db of databases.splice(0)) dropDatabase(PG, db);
-    spawnSync('psql', ['-X', '-q', '-d', `${PG}/postgres`, '-c', 'CHECKPOINT']);
+    settle();
     await partF();
   }
   if (ONLY.has('g')) partG();
@@ -642,7 +653,7 @@ const md = [
   '# guiji benchmarks',
   '',
   `Written by \`bench/run.mjs\` (${started.toISOString()}, ${((Date.now() - started.getTime()) / 1000).toFixed(0)} s). Parts run: ${[...ONLY].join(', ')}; CSV ${ROWS.toLocaleString('en')} rows, small CSV ${SMALL_ROWS.toLocaleString('en')}, xlsx ${XLSX_ROWS.toLocaleString('en')}.`,
-  'Each guiji figure is the real CLI run as a child process, next to a baseline measured in the same run; data generation is not timed, and every input is read once before its timed runs (warm page cache).',
+  'Each guiji figure is the real CLI run as a child process, next to a baseline measured in the same run; data generation is not timed, and every input is read once before its timed runs (warm page cache). Before each timed 1M-row run of parts a, b and f, a `CHECKPOINT` writes out what the run before it left dirty, so that no run pays for the writes of another.',
   '',
   '## Machine',
   '',
