@@ -58,6 +58,11 @@ export class IngestMerge {
     this.merge.stagedUpTo(this.stagedTo);
   }
 
+  /** The merges asked for so far have run (see MergeAsStaged.settled). */
+  settled(): Promise<void> {
+    return this.merge.settled();
+  }
+
   /** Every chunk is staged: the rest of the merge, committed. */
   finish(): Promise<MergeResult> {
     this.reading = false;

@@ -36,7 +36,8 @@ const EARLY_LOST = 'merge_early_lost';
  * pipelines/key-index.ts) and up to which row everything is staged (`stagedUpTo`). Every other row holds
  * a key no other row of the batch has so far, so it merges against the catalog table at once, range by
  * range, as mergeBatch's ranges do. The repeats are moved out of staging as their range is merged and
- * settled at the end (`finish`):
+ * settled at the end (`finish`), together with the first row of their key if its range had not begun
+ * when the repeat was noted (then nothing of the key is merged before the end):
  * - among a key's repeats and its first row, the highest row number wins; the others are duplicates
  *   (merge_duplicates, as mergeBatch records them);
  * - a winning repeat whose first row was merged already takes that row's place: over the record it
@@ -76,11 +77,24 @@ export class MergeAsStaged {
     this.sqls = { fast: mergeStatement(catalog), safe: mergeStatementOnConflict(catalog) };
   }
 
-  /** Rows that repeat a key seen earlier in the batch (before their range is reported staged). */
+  /**
+   * Rows that repeat a key seen earlier in the batch (before their range is reported staged). A first
+   * row not merged yet waits for the end with its repeats (moved out of staging like them): merged now,
+   * the end step would have to put its winner in its place, one random read and write of the catalog
+   * table each (repeats in a file are often near each other: a row sent again, corrected). If its range
+   * is being merged meanwhile, it is merged there, and the end step takes its place as before.
+   */
   noteRepeats(found: RepeatedKeys): void {
+    const { later, early } = this.pending;
     for (let i = 0; i < found.later.length; i++) {
-      this.pending.later.push(found.later[i] as number);
-      this.pending.early.push(found.early[i] as number);
+      const first = found.early[i] as number;
+      later.push(found.later[i] as number);
+      early.push(first);
+      // 0: no first row (the key table was full); it has none of its own either.
+      if (first > this.mergedTo) {
+        later.push(first);
+        early.push(0);
+      }
     }
     this.repeats += found.later.length;
   }
@@ -109,6 +123,14 @@ export class MergeAsStaged {
         await this.rollback().catch(() => {});
       }
     });
+  }
+
+  /**
+   * Resolves once the merges asked for so far have run (their failure is thrown by `finish`). For tests
+   * that need a first row merged before its repeats are noted.
+   */
+  async settled(): Promise<void> {
+    await this.work;
   }
 
   /**
@@ -207,7 +229,10 @@ export class MergeAsStaged {
                WHERE l.row_number BETWEEN :from AND :to))
              RETURNING s.*
            ),
-           later AS (INSERT INTO ${ident(LATER_STAGED)} SELECT * FROM moved)
+           later AS (INSERT INTO ${ident(LATER_STAGED)} SELECT * FROM moved),
+           -- A first row that waits with its repeats may have been taken as merged by a repeat of a lower
+           -- row number (its chunk was staged later): it is not merged after all.
+           unmerged AS (DELETE FROM ${ident(EARLY_ROWS)} WHERE row_number IN (SELECT row_number FROM moved))
            INSERT INTO ${ident(EARLY_ROWS)} (row_number, record_key, content_hash)
            SELECT DISTINCT x.row_number, x.record_key, x.content_hash
            FROM moved m
@@ -216,6 +241,8 @@ export class MergeAsStaged {
              SELECT e.row_number, e.record_key, e.content_hash FROM ${S} e
              WHERE e.batch_id = :batch AND e.row_number = r.early_row AND e.record_key = m.record_key OFFSET 0
            ) x
+           -- A first row moved out by this statement (it waits with its repeats) is not merged: not an E row.
+           WHERE NOT EXISTS (SELECT 1 FROM moved f WHERE f.row_number = x.row_number)
            ON CONFLICT (row_number) DO NOTHING`,
           { batch: this.batchId, from, to },
         );
