@@ -230,8 +230,8 @@ export class MergeAsStaged {
              RETURNING s.*
            ),
            later AS (INSERT INTO ${ident(LATER_STAGED)} SELECT * FROM moved),
-           -- A first row that waits with its repeats may have been taken as merged by a repeat of a lower
-           -- row number (its chunk was staged later): it is not merged after all.
+           -- A first row that waits with its repeats may have been taken for merged by a repeat with a
+           -- lower row number (from a chunk staged after the first row's): it is not merged after all.
            unmerged AS (DELETE FROM ${ident(EARLY_ROWS)} WHERE row_number IN (SELECT row_number FROM moved))
            INSERT INTO ${ident(EARLY_ROWS)} (row_number, record_key, content_hash)
            SELECT DISTINCT x.row_number, x.record_key, x.content_hash
