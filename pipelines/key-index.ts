@@ -6,7 +6,8 @@
  * A key is remembered as a 32-bit print and the row that first brought it. A row whose print is already
  * there is a *later* row, reported with that *early* row; the print may belong to another key (two keys
  * share a print about once in four billion pairs), so the warehouse compares the keys themselves before
- * it treats the early row as the same record. A row whose print is new owns it and is merged at once.
+ * it treats the early row as the same record. A row whose print is new owns it and is merged at once,
+ * unless a repeat of it is seen before its range merges (then it waits with its repeats).
  */
 import type { Row } from '../src/types.js';
 

@@ -295,6 +295,18 @@ ON CONFLICT (batch_id, row_number) DO NOTHING`;
 }
 
 /**
+ * The first row of a repeated key (its row `earlyRow`, if it holds `recordKey`: a print shared by two keys
+ * names a first row of another key) as `x` (row_number, record_key, content_hash): a LATERAL join into
+ * staging `S` through its index, since staging's statistics are stale. Named binding: batch.
+ */
+export function firstRowJoin(S: string, earlyRow: string, recordKey: string): string {
+  return `CROSS JOIN LATERAL (
+         SELECT e.row_number, e.record_key, e.content_hash FROM ${S} e
+         WHERE e.batch_id = :batch AND e.row_number = ${earlyRow} AND e.record_key = ${recordKey} OFFSET 0
+       ) x`;
+}
+
+/**
  * The dedup from known repeats, with every row still staged: the repeated rows and the first rows of
  * their keys (a first row holding another key, its print shared, is left out) are all the rows of the
  * batch's repeated keys. Staging's statistics are stale: each row is reached through its index.
@@ -313,10 +325,7 @@ async function insertRepeatLosers(trx: Knex.Transaction, S: string, batchId: str
      ),
      e AS MATERIALIZED (
        SELECT DISTINCT x.row_number, x.record_key, x.content_hash FROM l
-       CROSS JOIN LATERAL (
-         SELECT s.row_number, s.record_key, s.content_hash FROM ${S} s
-         WHERE s.batch_id = :batch AND s.row_number = l.early_row AND s.record_key = l.record_key OFFSET 0
-       ) x
+       ${firstRowJoin(S, 'l.early_row', 'l.record_key')}
      ),
      g AS (SELECT row_number, record_key, content_hash FROM l UNION ALL SELECT * FROM e)
      ${losersSql('g')}`,

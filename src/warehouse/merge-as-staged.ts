@@ -6,6 +6,7 @@ import {
   addLaterRows,
   clearStaged,
   createLaterRows,
+  firstRowJoin,
   LATER_ROWS,
   losersSql,
   type MergeOptions,
@@ -90,7 +91,7 @@ export class MergeAsStaged {
       const first = found.early[i] as number;
       later.push(found.later[i] as number);
       early.push(first);
-      // 0: no first row (the key table was full); it has none of its own either.
+      // (A first row of 0 means none: the key table was full.)
       if (first > this.mergedTo) {
         later.push(first);
         early.push(0);
@@ -218,7 +219,6 @@ export class MergeAsStaged {
         // Staging's statistics are stale: its rows are found through its index from the repeats', by ctid.
         // The first row of each moved repeat's key (E, for the end step) is looked up here, in the
         // background, rather than at the end: it was staged before its repeat, so it is in staging now.
-        // A print shared by two keys names a first row of another key: left out by the key test.
         await trx.raw(
           `WITH moved AS (
              DELETE FROM ${S} s WHERE s.ctid = ANY (ARRAY(
@@ -237,10 +237,7 @@ export class MergeAsStaged {
            SELECT DISTINCT x.row_number, x.record_key, x.content_hash
            FROM moved m
            JOIN ${ident(LATER_ROWS)} r ON r.row_number = m.row_number
-           CROSS JOIN LATERAL (
-             SELECT e.row_number, e.record_key, e.content_hash FROM ${S} e
-             WHERE e.batch_id = :batch AND e.row_number = r.early_row AND e.record_key = m.record_key OFFSET 0
-           ) x
+           ${firstRowJoin(S, 'r.early_row', 'm.record_key')}
            -- A first row moved out by this statement (it waits with its repeats) is not merged: not an E row.
            WHERE NOT EXISTS (SELECT 1 FROM moved f WHERE f.row_number = x.row_number)
            ON CONFLICT (row_number) DO NOTHING`,

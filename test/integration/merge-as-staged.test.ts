@@ -199,10 +199,41 @@ describeEachWarehouse('merging while staging', (kind) => {
     expect(covered.repeats).toBeGreaterThan(20);
   });
 
+  /**
+   * A spelled-out batch against records 0 and 1 (content 0) from before it: its chunks are staged in the
+   * order given, each merged as far as it can be before the next is read. Every such batch here ends
+   * alike: record 0 back to its version before the batch, record 1 updated by `w1`, record 2 inserted by
+   * `w2`, and only record 1's old version in history. Returns the counts and the duplicates.
+   */
+  async function spelledOut(rows: Row[], chunks: Row[][], w1: Row, w2: Row) {
+    const before = [recordRow('p', 2, 0, 0), recordRow('p', 3, 1, 0)];
+    const order = chunks.map((c) => (c[0] as Row).prov.rowNumber).sort((a, b) => a - b);
+    const s: Scenario = { before, batch: rows, chunks, order, collide: false, index: {} };
+    await reset(asStaged.wh);
+    await loadWhole(asStaged.wh, 'p', before);
+    const { timings: _, ...counts } = await loadAsStaged(asStaged.wh, 'b', s, true);
+    const st = await state(asStaged.wh, 'b');
+    const key = (k: number) => recordRow('x', 2, k, 0).key;
+    const rec = (k: number) => st.main.find((m: Record<string, unknown>) => m.record_key === key(k));
+    expect(rec(0)).toMatchObject({ version: 1, batch_id: 'p', source_row: 2, content_hash: before[0]?.hash });
+    expect(rec(1)).toMatchObject({ version: 2, batch_id: 'b', source_row: w1.prov.rowNumber, content_hash: w1.hash });
+    expect(rec(2)).toMatchObject({ version: 1, batch_id: 'b', source_row: w2.prov.rowNumber, content_hash: w2.hash });
+    expect(st.history).toEqual([
+      {
+        record_key: key(1),
+        version: 1,
+        content_hash: before[1]?.hash,
+        batch_id: 'p',
+        source_row: 3,
+        superseded_by_batch: 'b',
+      },
+    ]);
+    return { counts, dups: st.dups };
+  }
+
   it('each way a repeat takes the place of a first row merged before it was seen, spelled out', async () => {
-    // Before the batch: records 0 and 1, both with content 0. Rows 2–4 are staged and merged before rows
-    // 5–7, which repeat their keys, are read. (PGlite merges everything at the end, so there the first
-    // rows wait for their repeats: the outcome must be the same.)
+    // Rows 2–4 are staged and merged before rows 5–7, which repeat their keys, are read. (PGlite merges
+    // everything at the end, so there the first rows wait for their repeats: the outcome must be the same.)
     const rows = [
       recordRow('b', 2, 0, 1), // record 0: updated at once (the old version to history); loses to row 5
       recordRow('b', 3, 1, 0), // record 1: unchanged at once; loses to row 7
@@ -211,35 +242,14 @@ describeEachWarehouse('merging while staging', (kind) => {
       recordRow('b', 6, 2, 1), // record 2: wins over the row that inserted it → inserted, with this content
       recordRow('b', 7, 1, 1), // record 1: wins over a row that found it unchanged → updated
     ];
-    const s: Scenario = {
-      before: [recordRow('p', 2, 0, 0), recordRow('p', 3, 1, 0)],
-      batch: rows,
-      chunks: [rows.slice(0, 3), rows.slice(3, 6)],
-      order: [2, 5],
-      collide: false,
-      index: {},
-    };
-    await reset(asStaged.wh);
-    await loadWhole(asStaged.wh, 'p', s.before);
-    const { timings: _, ...r } = await loadAsStaged(asStaged.wh, 'b', s, true);
-    expect(r).toEqual({ inserted: 1, updated: 1, unchanged: 1, duplicate: 3, duplicateWarnings: 3 });
-    const st = await state(asStaged.wh, 'b');
-    const key = (k: number) => recordRow('x', 2, k, 0).key;
-    const rec = (k: number) => st.main.find((m: Record<string, unknown>) => m.record_key === key(k));
-    expect(rec(0)).toMatchObject({ version: 1, batch_id: 'p', source_row: 2, content_hash: s.before[0]?.hash });
-    expect(rec(1)).toMatchObject({ version: 2, batch_id: 'b', source_row: 7, content_hash: rows[5]?.hash });
-    expect(rec(2)).toMatchObject({ version: 1, batch_id: 'b', source_row: 6, content_hash: rows[4]?.hash });
-    expect(st.history).toEqual([
-      {
-        record_key: key(1),
-        version: 1,
-        content_hash: s.before[1]?.hash,
-        batch_id: 'p',
-        source_row: 3,
-        superseded_by_batch: 'b',
-      },
-    ]);
-    expect(st.dups).toEqual([
+    const { counts, dups } = await spelledOut(
+      rows,
+      [rows.slice(0, 3), rows.slice(3, 6)],
+      rows[5] as Row,
+      rows[4] as Row,
+    );
+    expect(counts).toEqual({ inserted: 1, updated: 1, unchanged: 1, duplicate: 3, duplicateWarnings: 3 });
+    expect(dups).toEqual([
       { row_number: 2, winner_row: 5, differs: true },
       { row_number: 3, winner_row: 7, differs: true },
       { row_number: 4, winner_row: 6, differs: true },
@@ -247,9 +257,8 @@ describeEachWarehouse('merging while staging', (kind) => {
   });
 
   it('a first row whose repeat is seen before its range merges waits for the end with it, chunks out of order', async () => {
-    // Before the batch: records 0 and 1, both with content 0. The batch's chunks are staged in the order
-    // rows 4–5, rows 2–3, rows 6–8, each merged as far as it can be before the next is read: row 2 repeats
-    // row 5's key before row 5's range is merged, so row 5 waits; rows 3 and 4 merge at once.
+    // The chunks are staged in the order rows 4–5, rows 2–3, rows 6–8: row 2 repeats row 5's key before
+    // row 5's range is merged, so row 5 waits; rows 3 and 4 merge at once.
     const rows = [
       recordRow('b', 2, 1, 2), // record 1: a repeat (row 5 came first); loses to row 8
       recordRow('b', 3, 2, 0), // record 2: new, inserted at once; loses to row 7
@@ -259,35 +268,10 @@ describeEachWarehouse('merging while staging', (kind) => {
       recordRow('b', 7, 2, 1), // record 2: wins over the row that inserted it → inserted, with this content
       recordRow('b', 8, 1, 1), // record 1: wins among rows none of which was merged → updated
     ];
-    const s: Scenario = {
-      before: [recordRow('p', 2, 0, 0), recordRow('p', 3, 1, 0)],
-      batch: rows,
-      chunks: [rows.slice(2, 4), rows.slice(0, 2), rows.slice(4, 7)],
-      order: [2, 4, 6],
-      collide: false,
-      index: {},
-    };
-    await reset(asStaged.wh);
-    await loadWhole(asStaged.wh, 'p', s.before);
-    const { timings: _, ...r } = await loadAsStaged(asStaged.wh, 'b', s, true);
-    expect(r).toEqual({ inserted: 1, updated: 1, unchanged: 1, duplicate: 4, duplicateWarnings: 4 });
-    const st = await state(asStaged.wh, 'b');
-    const key = (k: number) => recordRow('x', 2, k, 0).key;
-    const rec = (k: number) => st.main.find((m: Record<string, unknown>) => m.record_key === key(k));
-    expect(rec(0)).toMatchObject({ version: 1, batch_id: 'p', source_row: 2, content_hash: s.before[0]?.hash });
-    expect(rec(1)).toMatchObject({ version: 2, batch_id: 'b', source_row: 8, content_hash: rows[6]?.hash });
-    expect(rec(2)).toMatchObject({ version: 1, batch_id: 'b', source_row: 7, content_hash: rows[5]?.hash });
-    expect(st.history).toEqual([
-      {
-        record_key: key(1),
-        version: 1,
-        content_hash: s.before[1]?.hash,
-        batch_id: 'p',
-        source_row: 3,
-        superseded_by_batch: 'b',
-      },
-    ]);
-    expect(st.dups).toEqual([
+    const chunks = [rows.slice(2, 4), rows.slice(0, 2), rows.slice(4, 7)];
+    const { counts, dups } = await spelledOut(rows, chunks, rows[6] as Row, rows[5] as Row);
+    expect(counts).toEqual({ inserted: 1, updated: 1, unchanged: 1, duplicate: 4, duplicateWarnings: 4 });
+    expect(dups).toEqual([
       { row_number: 2, winner_row: 8, differs: true },
       { row_number: 3, winner_row: 7, differs: true },
       { row_number: 4, winner_row: 6, differs: true },
